@@ -1,0 +1,143 @@
+"""The `parley` command: serve, migrate, seed, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from app import embedded, logs
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("parley.cli")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def services_up(settings: Settings) -> Iterator[Settings]:
+    """Ensure a database and Redis: the configured ones, else embedded ones (stopped after)."""
+    need_db = not settings.database_url
+    need_redis = not settings.redis_url and settings.broker == "redis"
+    emb = embedded.start(settings.data_dir, database=need_db, redis=need_redis)
+    try:
+        embedded.export(emb)
+        get_settings.cache_clear()
+        yield get_settings()
+    finally:
+        emb.stop()
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    assert settings.database_url
+    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    command.upgrade(cfg, revision)
+
+
+def _seed(settings: Settings, *, only_if_empty: bool) -> None:
+    from domain.seed import seed_database
+
+    created = asyncio.run(seed_database(settings, only_if_empty=only_if_empty))
+    if created:
+        log.info("seeded demo data", extra=created)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    with services_up(settings) as ready:
+        migrate(ready)
+        _seed(ready, only_if_empty=True)
+        print(f"\n  Parley is running at http://{args.host}:{args.port}/  (API docs: /docs)\n")
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            ws_max_size=1024 * 1024,
+            ws_per_message_deflate=False,  # memory per socket matters more than bandwidth
+            ws_ping_interval=ready.ws_heartbeat,
+            ws_ping_timeout=ready.ws_heartbeat,
+            timeout_graceful_shutdown=10,
+            log_config=None,
+            access_log=args.access_log,
+        )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    with services_up(get_settings()) as ready:
+        migrate(ready, args.revision)
+
+
+def cmd_seed(_: argparse.Namespace) -> None:
+    with services_up(get_settings()) as ready:
+        migrate(ready)
+        _seed(ready, only_if_empty=False)
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from app.security import TokenCodec, TokenKind
+    from domain import accounts
+    from models.db import make_engine, make_sessionmaker
+
+    async def issue(settings: Settings) -> str:
+        engine = make_engine(settings.database_url or "", pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                user = await accounts.service_account(session, args.service)
+            return TokenCodec(settings).issue(
+                user.id, user.role.value, TokenKind.service, ttl=timedelta(days=args.days)
+            )
+        finally:
+            await engine.dispose()
+
+    with services_up(get_settings()) as ready:
+        migrate(ready)
+        print(asyncio.run(issue(ready)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="parley", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, seed if empty, and serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="upgrade the database schema")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.set_defaults(func=cmd_migrate)
+
+    sub.add_parser("seed", help="load the NEET question bank and a demo user").set_defaults(
+        func=cmd_seed
+    )
+
+    token = sub.add_parser("token", help="issue a service-account token (admin)")
+    token.add_argument("--service", required=True, help="bridge name, e.g. telegram")
+    token.add_argument("--days", type=int, default=365)
+    token.set_defaults(func=cmd_token)
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        log.error("parley %s failed: %s", args.command, exc)
+        sys.exit(1)

@@ -1,0 +1,95 @@
+"""Composition root: build the app, wire services in the lifespan. No logic lives here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import logs
+from app.security import TokenCodec
+from app.services import Services
+from app.settings import Settings, get_settings
+from broker import Broker
+from broker.memory import MemoryBroker
+from broker.redis import RedisBroker
+from models.db import make_engine, make_sessionmaker
+from realtime import sse, ws
+from realtime.hub import Hub
+from rest import auth, errors, health, messages, rooms, users
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def node_id() -> str:
+    """Unique per running process: host, pid and a random suffix (pids get reused)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def make_broker(settings: Settings, node: str) -> Broker:
+    if settings.broker == "memory":
+        return MemoryBroker(node, history_cap=settings.history_cap)
+    if not settings.redis_url:
+        raise RuntimeError(
+            "REDIS_URL is not set. Start Parley with `parley serve` (which starts an embedded "
+            "Redis), set REDIS_URL, or set PARLEY_BROKER=memory for a single worker."
+        )
+    return RedisBroker(
+        settings.redis_url, node, prefix=settings.redis_prefix, history_cap=settings.history_cap
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if not settings.database_url:
+        raise RuntimeError(
+            "DATABASE_URL is not set. Start Parley with `parley serve` (which starts an "
+            "embedded PostgreSQL) or set DATABASE_URL=postgresql+asyncpg://..."
+        )
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    broker = make_broker(settings, node_id())
+    hub = Hub(broker, sessions, presence_ttl=settings.presence_ttl_seconds)
+    await broker.start()
+    await hub.start()
+    app.state.services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        broker=broker,
+        hub=hub,
+        tokens=TokenCodec(settings),
+    )
+    try:
+        yield
+    finally:
+        await hub.close()
+        await broker.close()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logs.configure(settings.log_level)
+    app = FastAPI(
+        title="Parley",
+        version="0.1.0",
+        summary="Real-time conversational backend: rooms, streams, quizzes.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(ws.router)
+    for router in (auth.router, users.router, rooms.router, messages.router, sse.router):
+        app.include_router(router, prefix="/api/v1")
+    if WEB_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

@@ -1,0 +1,103 @@
+"""Password hashing (argon2 via pwdlib) and JWTs (python-jose, algorithm pinned).
+
+Token kinds: `access` (short), `refresh` (long, only exchanges for a new pair), `service`
+(bridges; long-lived, revocable). Every token has `sub`, `role`, `jti`, `exp`, `iat`, `typ`.
+Decoding pins the algorithm list to the configured HMAC algorithm, so `alg: none` and
+algorithm-confusion tokens are rejected, and requires `exp` (python-jose would otherwise
+accept a token without one).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from jose import JWTError, jwt
+from pwdlib import PasswordHash
+
+from app.settings import Settings
+from domain.errors import Unauthorized
+
+_hasher = PasswordHash.recommended()
+# Verifying against this keeps login timing the same whether or not the email exists.
+_DUMMY_HASH = _hasher.hash("parley-timing-equalizer")
+
+
+class TokenKind(StrEnum):
+    access = "access"
+    refresh = "refresh"
+    service = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    role: str
+    jti: str
+    kind: TokenKind
+    expires_at: datetime
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    if password_hash is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        return False
+    return _hasher.verify(password, password_hash)
+
+
+class TokenCodec:
+    """Issues and verifies Parley's JWTs with one pinned algorithm."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.jwt_secret()
+        self._algorithm = settings.jwt_algorithm
+        self._ttl = {
+            TokenKind.access: timedelta(minutes=settings.access_token_minutes),
+            TokenKind.refresh: timedelta(days=settings.refresh_token_days),
+            TokenKind.service: timedelta(days=settings.service_token_days),
+        }
+
+    def issue(
+        self, user_id: int, role: str, kind: TokenKind, *, ttl: timedelta | None = None
+    ) -> str:
+        now = datetime.now(UTC)
+        claims = {
+            "sub": str(user_id),
+            "role": role,
+            "typ": kind.value,
+            "jti": uuid.uuid4().hex,
+            "iat": int(now.timestamp()),
+            "exp": int((now + (ttl if ttl is not None else self._ttl[kind])).timestamp()),
+        }
+        return str(jwt.encode(claims, self._secret, algorithm=self._algorithm))
+
+    def decode(self, token: str) -> TokenClaims:
+        """Verify signature, algorithm and expiry. Raises Unauthorized, never leaks why."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={
+                    "require_exp": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "require_iat": True,
+                },
+            )
+            kind = TokenKind(payload["typ"])
+            return TokenClaims(
+                user_id=int(payload["sub"]),
+                role=str(payload["role"]),
+                jti=str(payload["jti"]),
+                kind=kind,
+                expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            )
+        except (JWTError, KeyError, ValueError, TypeError) as exc:
+            raise Unauthorized("The token is invalid or expired.") from exc

@@ -1,0 +1,141 @@
+"""Parley's settings: one Pydantic model read from the environment and a `.env` file.
+
+Well-known names (DATABASE_URL, REDIS_URL, OPENAI_API_KEY, ...) are read as they are;
+everything else is prefixed `PARLEY_`. A missing DATABASE_URL / REDIS_URL means "start the
+embedded PostgreSQL / Redis" (`parley serve` does that and passes the URLs to its workers).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger("parley.settings")
+
+_MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+    test = "test"
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob Parley has. Documented in the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+
+    database_url: str | None = Field(
+        default=None, validation_alias=_alias("DATABASE_URL", "PARLEY_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=_alias("REDIS_URL", "PARLEY_REDIS_URL")
+    )
+    # "redis" is the real broker; "memory" is the in-process stand-in for a single worker
+    # with no Redis at all. It is only ever used when asked for explicitly.
+    broker: Literal["redis", "memory"] = "redis"
+    redis_prefix: str = "parley"
+
+    secret_key: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_minutes: int = Field(default=30, ge=1)
+    refresh_token_days: int = Field(default=14, ge=1)
+    service_token_days: int = Field(default=365, ge=1)
+    sse_ticket_seconds: int = Field(default=60, ge=5, le=60)
+
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"]
+    )
+
+    # Real-time limits (documented in docs/protocol.md).
+    ws_auth_timeout: float = 10.0
+    ws_heartbeat: int = 25
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_outbound_queue: int = 512
+    ws_rate_per_second: float = 20.0
+    ws_rate_burst: int = 60
+    typing_throttle_seconds: float = 2.0
+    history_cap: int = 1000
+    presence_ttl_seconds: int = 30
+    sse_keepalive_seconds: int = 15
+    message_max_chars: int = 4000
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_alias("OPENAI_API_KEY", "PARLEY_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=_alias("OPENAI_BASE_URL", "PARLEY_OPENAI_BASE_URL")
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini", validation_alias=_alias("OPENAI_MODEL", "PARLEY_OPENAI_MODEL")
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _require_real_secret_in_production(self) -> Settings:
+        if self.env is Environment.production:
+            secret = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(secret) < _MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "PARLEY_SECRET_KEY must be set to at least "
+                    f"{_MIN_SECRET_LENGTH} characters when PARLEY_ENV=production"
+                )
+        return self
+
+    def jwt_secret(self) -> str:
+        """The signing secret; in development a generated one is kept under data_dir.
+
+        Generating it (instead of a constant in the repo) means no two machines share a dev
+        secret; storing it means tokens survive restarts and all workers agree on it.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "dev-secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            candidate = secrets.token_urlsafe(48)
+            try:
+                with path.open("x", encoding="utf-8") as fh:  # exclusive: first worker wins
+                    fh.write(candidate)
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+            log.warning(
+                "PARLEY_SECRET_KEY is not set: using a generated development secret stored "
+                "at %s. Never run like this in production.",
+                path,
+            )
+        return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
