@@ -1,0 +1,1 @@
+"""Alembic environment and versions (one history that builds the whole schema)."""

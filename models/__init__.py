@@ -1,0 +1,27 @@
+"""PostgreSQL tables (SQLAlchemy 2.0 typed declarative) and the queries on them.
+
+Importing this package registers every table on `Base.metadata` (Alembic relies on it).
+"""
+
+from models.base import Base
+from models.messages import Message
+from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
+from models.rooms import MemberRole, Membership, Room, RoomKind
+from models.users import Role, User
+
+__all__ = [
+    "Answer",
+    "Attempt",
+    "Base",
+    "Difficulty",
+    "MemberRole",
+    "Membership",
+    "Message",
+    "Question",
+    "Quiz",
+    "Role",
+    "Room",
+    "RoomKind",
+    "Subject",
+    "User",
+]

@@ -1,0 +1,26 @@
+"""Engine and session factory. One engine per process; sessions are short-lived."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=10,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: domain code returns ORM objects after commit and serializes
+    # them; re-loading every attribute would be an extra query per object.
+    return async_sessionmaker(engine, expire_on_commit=False)
