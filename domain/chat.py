@@ -1,0 +1,190 @@
+"""Chat: posting messages and reading them back. Shared by WebSocket, REST and bridges.
+
+`post_message` is authorize -> persist -> commit -> publish. The ack a client gets means
+the message is committed. Publishing happens after the commit; if it fails (Redis down)
+or the worker dies in between, the message is still stored and subscribers recover it
+(gap detection and the periodic head check in the hub), and a client's retry with the
+same client_id re-publishes it. Nothing acked is ever lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broker import Broker
+from domain.access import require_member
+from domain.errors import Conflict, Invalid, TooLarge, Unavailable
+from domain.events import MessageEvent, UserRef, encode
+from models import Message, Room, User
+from models.messages import find_by_client_id, messages_in_range
+from models.rooms import bump_seq
+from models.rooms import room_heads as _room_heads
+
+log = logging.getLogger("parley.chat")
+
+MAX_BODY_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 64
+
+
+def room_channel(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def message_event(message: Message, author: User | UserRef) -> MessageEvent:
+    ref = author if isinstance(author, UserRef) else UserRef(id=author.id, name=author.display_name)
+    return MessageEvent(
+        channel=room_channel(message.room_id),
+        seq=message.seq,
+        id=message.id,
+        author=ref,
+        body=message.body,
+        client_id=message.client_id,
+        created_at=message.created_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    event: MessageEvent
+    created: bool  # False: a retry of an earlier send, answered with the first seq
+
+
+async def post_message(
+    sessions: async_sessionmaker[AsyncSession],
+    broker: Broker,
+    author: UserRef,
+    room_id: int,
+    client_id: str | None,
+    body: str,
+    *,
+    max_chars: int = MAX_BODY_CHARS,
+) -> Posted:
+    """Store a message (one transaction) and fan it out.
+
+    Raises NotFound/Forbidden (not a member), Invalid/TooLarge (body, client_id),
+    Conflict (client_id reused in another room), Unavailable (database down; nothing stored).
+    """
+    body = body.strip()
+    if not body:
+        raise Invalid("A message needs a non-empty body.")
+    if len(body) > max_chars:
+        raise TooLarge(f"A message body is limited to {max_chars} characters.")
+    if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID_CHARS):
+        raise Invalid(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters.")
+    try:
+        posted = await _store(sessions, author, room_id, client_id, body)
+    except (OperationalError, OSError, ConnectionError) as exc:
+        raise Unavailable("The database is unavailable; the message was not stored.") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable("The database is unavailable; the message was not stored.") from exc
+        raise
+    await publish_event(broker, posted.event)
+    return posted
+
+
+async def _store(
+    sessions: async_sessionmaker[AsyncSession],
+    author: UserRef,
+    room_id: int,
+    client_id: str | None,
+    body: str,
+) -> Posted:
+    async with sessions() as session:
+        if client_id is not None:
+            # Fast path for retries: no seq is taken for a message that already exists.
+            existing = await find_by_client_id(session, author.id, client_id)
+            if existing is not None:
+                return _retry_of(existing, room_id, author)
+        try:
+            async with session.begin():
+                await require_member(session, room_id, author.id)
+                seq = await bump_seq(session, room_id)
+                row = (
+                    await session.execute(
+                        insert(Message)
+                        .values(
+                            room_id=room_id,
+                            seq=seq,
+                            author_id=author.id,
+                            body=body,
+                            client_id=client_id,
+                        )
+                        .returning(Message.id, Message.created_at)
+                    )
+                ).one()
+        except IntegrityError:
+            # A concurrent send with the same client_id won; the seq we took rolled back.
+            if client_id is None:
+                raise
+            async with sessions() as retry:
+                existing = await find_by_client_id(retry, author.id, client_id)
+            if existing is None:
+                raise
+            return _retry_of(existing, room_id, author)
+        message = Message(
+            id=row.id,
+            room_id=room_id,
+            seq=seq,
+            author_id=author.id,
+            body=body,
+            client_id=client_id,
+            created_at=row.created_at,
+        )
+        return Posted(message_event(message, author), created=True)
+
+
+def _retry_of(existing: Message, room_id: int, author: UserRef) -> Posted:
+    if existing.room_id != room_id:
+        raise Conflict(
+            "This client_id was already used for a message in another room.",
+            details={"room_id": existing.room_id, "seq": existing.seq},
+        )
+    return Posted(message_event(existing, author), created=False)
+
+
+async def publish_event(broker: Broker, event: MessageEvent) -> None:
+    """Fan a stored message out. Failure is logged, not raised: the message is durable."""
+    try:
+        await broker.publish(event.channel, encode(event, broker.node), seq=event.seq)
+    except Exception as exc:
+        log.warning(
+            "publish failed; subscribers will recover from storage",
+            extra={"channel": event.channel, "seq": event.seq, "error": type(exc).__name__},
+        )
+
+
+# --- reading (channel kind "room") ----------------------------------------------------------
+
+
+async def authorize_read(session: AsyncSession, user_id: int, room_id: int) -> None:
+    await require_member(session, room_id, user_id)
+
+
+async def room_heads(session: AsyncSession, room_ids: list[int]) -> dict[int, int]:
+    return await _room_heads(session, room_ids)
+
+
+async def load_frames(
+    session: AsyncSession, room_id: int, after: int, upto: int
+) -> list[tuple[int, str]]:
+    """Stored messages after < seq <= upto as ready-to-send frames (replay from PostgreSQL)."""
+    rows = await messages_in_range(session, room_id, after, upto)
+    return [(m.seq, message_event(m, m.author).model_dump_json()) for m in rows]
+
+
+async def mark_read(session: AsyncSession, room_id: int, user_id: int, seq: int) -> int:
+    """Move the member's read position forward (never back). Returns the stored position."""
+    async with session.begin():
+        membership = await require_member(session, room_id, user_id)
+        head = (await session.execute(select(Room.last_seq).where(Room.id == room_id))).scalar_one()
+        if seq < 0 or seq > head:
+            raise Invalid(f"seq must be between 0 and the room's head ({head}).")
+        if seq > membership.last_read_seq:
+            membership.last_read_seq = seq
+        return membership.last_read_seq

@@ -1,0 +1,151 @@
+"""Rooms and memberships: create, list, rename, delete, join by invite, leave, members.
+
+Bot conversations are private: only their owner is ever a member and they have no invite.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import require_manager, require_member
+from domain.errors import Conflict, Forbidden, NotFound
+from models import MemberRole, Membership, Message, Room, RoomKind, User
+from models.messages import history_page
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    room: Room
+    membership: Membership
+
+
+def _invite_code() -> str:
+    return secrets.token_urlsafe(9)
+
+
+async def create_room(session: AsyncSession, owner: User, name: str, kind: RoomKind) -> RoomView:
+    room = Room(
+        kind=kind,
+        name=name,
+        owner_id=owner.id,
+        invite_code=_invite_code() if kind is RoomKind.study_group else None,
+    )
+    session.add(room)
+    await session.flush()
+    membership = Membership(room_id=room.id, user_id=owner.id, role=MemberRole.owner)
+    session.add(membership)
+    await session.commit()
+    await session.refresh(membership)
+    return RoomView(room, membership)
+
+
+async def list_rooms(session: AsyncSession, user_id: int) -> list[RoomView]:
+    rows = await session.execute(
+        select(Room, Membership)
+        .join(Membership, Membership.room_id == Room.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Room.id)
+    )
+    return [RoomView(room, m) for room, m in rows.tuples()]
+
+
+async def get_room(session: AsyncSession, room_id: int, user_id: int) -> RoomView:
+    membership = await require_member(session, room_id, user_id)
+    room = await session.get(Room, room_id)
+    assert room is not None
+    return RoomView(room, membership)
+
+
+async def rename_room(session: AsyncSession, room_id: int, user_id: int, name: str) -> RoomView:
+    membership = await require_manager(session, room_id, user_id)
+    room = await session.get(Room, room_id)
+    assert room is not None
+    room.name = name
+    await session.commit()
+    return RoomView(room, membership)
+
+
+async def delete_room(session: AsyncSession, room_id: int, user_id: int) -> None:
+    membership = await require_member(session, room_id, user_id)
+    if membership.role is not MemberRole.owner:
+        raise Forbidden(f"Only the owner can delete room {room_id}.")
+    await session.execute(delete(Room).where(Room.id == room_id))
+    await session.commit()
+
+
+async def join_by_invite(session: AsyncSession, user: User, invite_code: str) -> RoomView:
+    room = (
+        await session.execute(select(Room).where(Room.invite_code == invite_code))
+    ).scalar_one_or_none()
+    if room is None:
+        raise NotFound("No room has this invite code.")
+    membership = await session.get(Membership, (room.id, user.id))
+    if membership is None:
+        membership = Membership(room_id=room.id, user_id=user.id, role=MemberRole.member)
+        session.add(membership)
+        await session.commit()
+        await session.refresh(membership)
+    return RoomView(room, membership)
+
+
+async def leave_room(session: AsyncSession, room_id: int, user_id: int) -> None:
+    membership = await require_member(session, room_id, user_id)
+    if membership.role is MemberRole.owner:
+        raise Conflict("The owner cannot leave a room; delete it instead.")
+    await session.delete(membership)
+    await session.commit()
+
+
+async def list_members(
+    session: AsyncSession, room_id: int, user_id: int
+) -> list[tuple[Membership, User]]:
+    await require_member(session, room_id, user_id)
+    rows = await session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.room_id == room_id)
+        .order_by(Membership.joined_at, User.id)
+    )
+    return list(rows.tuples())
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    messages: list[Message]
+    head: int
+    has_more: bool
+
+
+async def read_history(
+    session: AsyncSession,
+    room_id: int,
+    user_id: int,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+) -> Page:
+    """Ascending by seq: after=N -> first `limit` with seq > N; before=N -> last `limit`
+    with seq < N; neither -> the latest `limit`."""
+    await require_member(session, room_id, user_id)
+    head = (await session.execute(select(Room.last_seq).where(Room.id == room_id))).scalar_one()
+    rows = await history_page(session, room_id, before=before, after=after, limit=limit + 1)
+    has_more = len(rows) > limit
+    if has_more:
+        # One extra row tells whether there is more; drop it from the far end.
+        rows = rows[:limit] if after is not None else rows[1:]
+    return Page(list(rows), head, has_more)
+
+
+async def member_count(session: AsyncSession, room_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(Membership).where(Membership.room_id == room_id)
+            )
+        ).scalar_one()
+    )

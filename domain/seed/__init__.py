@@ -1,0 +1,83 @@
+"""Demo data: a demo student, a NEET study group, and the bundled question bank.
+
+`neet_questions.json` is a small bank written for Parley (Physics, Chemistry, Biology with
+answers and explanations). Seeding is idempotent: with `only_if_empty` nothing happens when
+any user exists.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.security import hash_password
+from app.settings import Settings
+from models import MemberRole, Membership, Question, Quiz, Role, Room, RoomKind, User
+from models.db import make_engine, make_sessionmaker
+
+BANK = Path(__file__).with_name("neet_questions.json")
+DEMO_EMAIL = "demo@parley.local"
+DEMO_PASSWORD = "parley-demo"
+
+
+def load_bank() -> list[dict[str, Any]]:
+    quizzes: list[dict[str, Any]] = json.loads(BANK.read_text(encoding="utf-8"))["quizzes"]
+    return quizzes
+
+
+async def seed_database(settings: Settings, *, only_if_empty: bool) -> dict[str, int]:
+    engine = make_engine(settings.database_url or "", pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if only_if_empty and (await session.execute(select(func.count(User.id)))).scalar():
+                return {}
+            demo = (
+                await session.execute(select(User).where(User.email == DEMO_EMAIL))
+            ).scalar_one_or_none()
+            if demo is None:
+                demo = User(
+                    email=DEMO_EMAIL,
+                    display_name="Demo Student",
+                    role=Role.student,
+                    password_hash=hash_password(DEMO_PASSWORD),
+                )
+                session.add(demo)
+                await session.flush()
+            room = Room(
+                kind=RoomKind.study_group,
+                name="NEET 2027 study group",
+                owner_id=demo.id,
+                invite_code="neet-demo-2027" if only_if_empty else None,
+            )
+            session.add(room)
+            await session.flush()
+            session.add(Membership(room_id=room.id, user_id=demo.id, role=MemberRole.owner))
+            questions = 0
+            for spec in load_bank():
+                quiz = Quiz(
+                    room_id=room.id,
+                    title=spec["title"],
+                    subject=spec["subject"],
+                    created_by=demo.id,
+                )
+                quiz.questions = [
+                    Question(
+                        position=i,
+                        subject=q["subject"],
+                        topic=q["topic"],
+                        difficulty=q["difficulty"],
+                        prompt=q["prompt"],
+                        options=q["options"],
+                        correct_index=q["correct_index"],
+                        explanation=q["explanation"],
+                    )
+                    for i, q in enumerate(spec["questions"])
+                ]
+                questions += len(quiz.questions)
+                session.add(quiz)
+            return {"room_id": room.id, "questions": questions}
+    finally:
+        await engine.dispose()
