@@ -1,0 +1,261 @@
+"""The Redis broker: one pub/sub connection per worker, one subscription per channel.
+
+The read loop owns the pub/sub connection's lifecycle (redis-py's async pub/sub does not
+reliably reconnect by itself): on any connection error it reconnects with capped,
+jittered backoff, resubscribes every channel that still has local subscribers, and then
+calls the reconnect handler so the hub can fill what was published meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from broker import redis_lua
+from broker.base import Broker, PresenceEntry
+
+log = logging.getLogger("parley.broker")
+
+_HISTORY_TTL_SECONDS = 7 * 24 * 3600
+_BACKOFF_MIN, _BACKOFF_MAX = 0.1, 5.0
+_CONFIRM_TIMEOUT = 5.0
+
+
+class RedisBroker(Broker):
+    def __init__(self, url: str, node: str, *, prefix: str = "parley", history_cap: int = 1000):
+        super().__init__(node)
+        self._url = url
+        self._prefix = prefix
+        self._cap = history_cap
+        self._redis: aioredis.Redis = aioredis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5
+        )
+        # The pub/sub connection gets its own client with retries off: redis-py's silent
+        # internal reconnect would lose subscriptions; our read loop owns reconnection.
+        self._sub_client: aioredis.Redis = aioredis.from_url(
+            url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+        )
+        self._pubsub: Any = None
+        self._refs: dict[str, int] = {}
+        self._confirm: dict[str, asyncio.Future[None]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._publish_durable = self._redis.register_script(redis_lua.PUBLISH_DURABLE)
+        self._presence_add = self._redis.register_script(redis_lua.PRESENCE_ADD)
+        self._presence_remove = self._redis.register_script(redis_lua.PRESENCE_REMOVE)
+        self._presence_sweep = self._redis.register_script(redis_lua.PRESENCE_SWEEP)
+
+    # --- naming ---------------------------------------------------------------------------
+    def _wire(self, channel: str) -> str:
+        return f"{self._prefix}:ch:{channel}"
+
+    def _channel_of(self, wire: str) -> str:
+        return wire[len(self._prefix) + 4 :]
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self._prefix}:{kind}:{name}"
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._read_loop(), name="broker-reader")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        await self._redis.aclose()
+        await self._sub_client.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except RedisError:
+            return False
+
+    # --- pub/sub ----------------------------------------------------------------------------
+    async def publish(self, channel: str, data: bytes, *, seq: int | None = None) -> None:
+        if seq is None:
+            await self._redis.publish(self._wire(channel), data)
+            return
+        await self._publish_durable(
+            keys=[self._key("hist", channel)],
+            args=[self._wire(channel), data, seq, self._cap, _HISTORY_TTL_SECONDS],
+        )
+
+    async def subscribe(self, channel: str) -> None:
+        self._refs[channel] = self._refs.get(channel, 0) + 1
+        if self._refs[channel] > 1:
+            return
+        try:
+            await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
+            await self._subscribe_confirmed([channel])
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._drop_ref(channel)
+            raise ConnectionError(f"cannot subscribe to {channel}: {exc}") from exc
+
+    async def unsubscribe(self, channel: str) -> None:
+        if self._drop_ref(channel) and self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.unsubscribe(self._wire(channel))
+
+    def _drop_ref(self, channel: str) -> bool:
+        left = self._refs.get(channel, 0) - 1
+        if left > 0:
+            self._refs[channel] = left
+            return False
+        self._refs.pop(channel, None)
+        return True
+
+    async def _subscribe_confirmed(self, channels: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        waits = []
+        for channel in channels:
+            fut = self._confirm.get(channel)
+            if fut is None or fut.done():
+                fut = loop.create_future()
+                self._confirm[channel] = fut
+            waits.append(fut)
+        await self._pubsub.subscribe(*(self._wire(c) for c in channels))
+        # The seam: callers read heads/history only after Redis confirmed the subscription.
+        await asyncio.wait_for(asyncio.gather(*waits), _CONFIRM_TIMEOUT)
+
+    async def history(self, channel: str, after: int, upto: int) -> list[bytes] | None:
+        if upto <= after:
+            return []
+        raw = await self._redis.zrangebyscore(self._key("hist", channel), f"({after}", upto)
+        items = [_as_bytes(item) for item in raw]
+        return items if len(items) == upto - after else None
+
+    async def _read_loop(self) -> None:
+        backoff = _BACKOFF_MIN
+        first = True
+        while not self._closing:
+            pump: asyncio.Task[None] | None = None
+            try:
+                self._pubsub = self._sub_client.pubsub()
+                # A pub/sub connection is only made by a command: ping to connect now.
+                await self._pubsub.ping()
+                pump = asyncio.create_task(self._pump(self._pubsub), name="broker-pump")
+                channels = list(self._refs)
+                if channels:
+                    await self._subscribe_confirmed(channels)
+                self._connected.set()
+                if not first:
+                    log.info(
+                        "redis reconnected", extra={"node": self.node, "channels": len(channels)}
+                    )
+                    if self._on_reconnect is not None:
+                        await self._on_reconnect()
+                first = False
+                backoff = _BACKOFF_MIN
+                await pump
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._connected.clear()
+                delay = min(_BACKOFF_MAX, backoff) * random.uniform(0.5, 1.0)
+                log.warning(
+                    "redis pub/sub connection lost; reconnecting",
+                    extra={"node": self.node, "error": type(exc).__name__, "retry_in": delay},
+                )
+                backoff = min(_BACKOFF_MAX, backoff * 2)
+                await asyncio.sleep(delay)
+            finally:
+                if pump is not None:
+                    pump.cancel()
+                    with contextlib.suppress(BaseException):
+                        await pump
+                for fut in self._confirm.values():
+                    fut.cancel()
+                self._confirm.clear()
+                if self._pubsub is not None and not self._closing:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.aclose()
+
+    async def _pump(self, pubsub: Any) -> None:
+        while True:
+            try:
+                msg = await pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
+            except RedisTimeoutError:
+                continue
+            if msg is None:
+                continue
+            kind = msg["type"]
+            wire = msg["channel"].decode() if isinstance(msg["channel"], bytes) else msg["channel"]
+            if kind == "message":
+                self._deliver(self._channel_of(wire), msg["data"])
+            elif kind == "subscribe":
+                fut = self._confirm.pop(self._channel_of(wire), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(None)
+
+    # --- presence -----------------------------------------------------------------------------
+    async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
+        now = time.time()
+        first = await self._presence_add(
+            keys=[self._key("presence", channel)],
+            args=[entry.member(), now + ttl, now, f"{entry.user_id}|"],
+        )
+        return bool(first)
+
+    async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
+        if not entries:
+            return
+        expiry = time.time() + ttl
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, entry in entries:
+                # XX: never resurrect an entry someone already swept as gone.
+                pipe.zadd(self._key("presence", channel), {entry.member(): expiry}, xx=True)
+            await pipe.execute()
+
+    async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
+        last = await self._presence_remove(
+            keys=[self._key("presence", channel)],
+            args=[entry.member(), time.time(), f"{entry.user_id}|"],
+        )
+        return bool(last)
+
+    async def presence_list(self, channel: str) -> list[PresenceEntry]:
+        members = await self._redis.zrangebyscore(
+            self._key("presence", channel), f"({time.time()}", "+inf"
+        )
+        return [PresenceEntry.parse(_as_bytes(m).decode()) for m in members]
+
+    async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
+        gone = await self._presence_sweep(keys=[self._key("presence", channel)], args=[time.time()])
+        return [PresenceEntry.parse(_as_bytes(m).decode()) for m in gone]
+
+    # --- keys -----------------------------------------------------------------------------------
+    async def set_key(self, key: str, value: str, ttl: float) -> None:
+        await self._redis.set(self._key("kv", key), value, px=max(1, int(ttl * 1000)))
+
+    async def take_key(self, key: str) -> str | None:
+        value = await self._redis.getdel(self._key("kv", key))
+        return _as_bytes(value).decode() if value is not None else None
+
+    async def has_key(self, key: str) -> bool:
+        return bool(await self._redis.exists(self._key("kv", key)))
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError(f"unexpected Redis reply {type(value).__name__}")
