@@ -1,0 +1,1 @@
+"""Long-lived connections: protocol frames, the per-worker hub, WebSocket and SSE endpoints."""

@@ -1,0 +1,47 @@
+"""Channel kinds: how a `kind:id` channel is authorized, where its head is, how to replay it.
+
+Later features register their own kinds (leaderboards, quiz sessions) beside `room`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import chat
+from domain.errors import Invalid
+
+_CHANNEL = re.compile(r"^([a-z_]{1,32}):([1-9][0-9]{0,17})$")
+
+Authorize = Callable[[AsyncSession, int, int], Awaitable[None]]
+Head = Callable[[AsyncSession, int], Awaitable[int]]
+Heads = Callable[[AsyncSession, list[int]], Awaitable[dict[int, int]]]
+Load = Callable[[AsyncSession, int, int, int], Awaitable[list[tuple[int, str]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKind:
+    name: str
+    authorize: Authorize  # raises Forbidden / NotFound
+    heads: Heads  # current head seq of several ids, one query
+    load: Load  # durable frames with after < seq <= upto, ascending, as (seq, frame)
+
+
+def parse_channel(channel: str) -> tuple[str, int]:
+    match = _CHANNEL.match(channel)
+    if match is None:
+        raise Invalid(f"{channel!r} is not a channel name (expected kind:id, e.g. room:42).")
+    return match.group(1), int(match.group(2))
+
+
+ROOM = ChannelKind(
+    name="room",
+    authorize=chat.authorize_read,
+    heads=chat.room_heads,
+    load=chat.load_frames,
+)
+
+KINDS: dict[str, ChannelKind] = {ROOM.name: ROOM}

@@ -1,0 +1,380 @@
+"""The per-worker hub: this worker's connections, their channels, ordered fan-out.
+
+Per channel with local subscribers the hub holds ONE broker subscription and a sequencer:
+durable events (with `seq`) are delivered to local subscribers strictly in seq order, each
+exactly once. An event that arrives ahead of a missing one (two workers published into one
+room concurrently, or a publish was lost to a crash or a Redis outage) is held back; after
+a short grace period the gap is filled from Redis history, else PostgreSQL, where it is
+guaranteed to be (seq order equals commit order and events are published after commit).
+A periodic head check and the broker's reconnect hook catch gaps that no later event
+reveals.
+
+Subscribing with `since` is seam-safe: the connection is registered (paused, buffering
+live events) at a known head L before history (since, L] is read, then replay and the
+buffer are handed over in one step with no await in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broker import Broker, PresenceEntry
+from domain.errors import Unavailable
+from domain.events import (
+    JoinEvent,
+    LeaveEvent,
+    PresenceEvent,
+    TypingEvent,
+    UserRef,
+    decode,
+    encode,
+)
+from realtime.channels import KINDS, ChannelKind, parse_channel
+from realtime.connection import CloseCode, Connection
+from realtime.frames import SubscribedFrame, dump
+
+log = logging.getLogger("parley.hub")
+
+Ephemeral = JoinEvent | LeaveEvent | PresenceEvent | TypingEvent
+
+REORDER_GRACE_SECONDS = 0.05
+REPLAY_PAGE = 500
+HEAD_CHECK_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class Subscription:
+    conn: Connection
+    presence: PresenceEntry
+    # Not None while the subscription is replaying: live frames wait here, in order.
+    backlog: list[str] | None = None
+
+
+@dataclass(slots=True)
+class ChannelState:
+    name: str
+    kind: ChannelKind
+    key: int
+    subs: dict[str, Subscription] = field(default_factory=dict)
+    last_seq: int | None = None  # None until the head is known (subscription confirmed)
+    pending: dict[int, str] = field(default_factory=dict)
+    filler: asyncio.Task[None] | None = None
+
+
+class Hub:
+    def __init__(
+        self,
+        broker: Broker,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        presence_ttl: float = 30.0,
+        backlog_limit: int = 2048,
+    ) -> None:
+        self.broker = broker
+        self.node = broker.node
+        self._sessions = sessions
+        self._presence_ttl = presence_ttl
+        self._backlog_limit = backlog_limit
+        self.connections: dict[str, Connection] = {}
+        self.channels: dict[str, ChannelState] = {}
+        self._conn_channels: dict[str, set[str]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        broker.set_handlers(self._on_broker_message, self._on_broker_reconnected)
+
+    # --- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._every(self._presence_ttl / 4, self._presence_tick)),
+            asyncio.create_task(self._every(HEAD_CHECK_SECONDS, self.check_heads)),
+        ]
+
+    async def close(self, code: CloseCode = CloseCode.restarting) -> None:
+        """Tell every client to reconnect elsewhere and forget this worker's presence."""
+        for task in self._tasks:
+            task.cancel()
+        for conn in list(self.connections.values()):
+            conn.close(code)
+        for conn in list(self.connections.values()):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.disconnect(conn), 2.0)
+
+    async def _every(self, seconds: float, job: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                result = job()
+                if asyncio.iscoroutine(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("periodic job failed", extra={"job": job.__name__, "error": repr(exc)})
+
+    # --- connections ----------------------------------------------------------------------
+    def register(self, conn: Connection) -> None:
+        self.connections[conn.id] = conn
+        self._conn_channels[conn.id] = set()
+
+    async def disconnect(self, conn: Connection) -> None:
+        for channel in list(self._conn_channels.get(conn.id, ())):
+            with contextlib.suppress(Exception):
+                await self.unsubscribe(conn, channel)
+        self._conn_channels.pop(conn.id, None)
+        self.connections.pop(conn.id, None)
+
+    def is_subscribed(self, conn: Connection, channel: str) -> bool:
+        return channel in self._conn_channels.get(conn.id, ())
+
+    # --- subscribe / unsubscribe ----------------------------------------------------------
+    async def subscribe(
+        self, conn: Connection, channel: str, since: int | None, ref: str | None
+    ) -> None:
+        """Authorize, subscribe, answer `subscribed` + `presence`, replay, then go live.
+
+        Raises Invalid / NotFound / Forbidden (nothing changed) or Unavailable (Redis down).
+        """
+        kind_name, key = parse_channel(channel)
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            from domain.errors import NotFound
+
+            raise NotFound(f"There is no channel kind {kind_name!r}.")
+        async with self._sessions() as session:
+            await kind.authorize(session, conn.user.id, key)
+        if self.is_subscribed(conn, channel):
+            await self.unsubscribe(conn, channel, announce=False)
+
+        ch = await self._acquire(channel, kind, key)
+        # No await between reading the head and registering: the seam is here.
+        head = ch.last_seq or 0
+        entry = PresenceEntry(conn.user.id, conn.user.name, self.node, conn.id)
+        sub = Subscription(conn, entry, backlog=[])
+        ch.subs[conn.id] = sub
+        self._conn_channels[conn.id].add(channel)
+        try:
+            first = await self.broker.presence_add(channel, entry, self._presence_ttl)
+            if first:
+                await self._publish_ephemeral(JoinEvent(channel=channel, user=conn.user))
+            online = await self.broker.presence_list(channel)
+            recovered = since is None or since <= head
+            conn.offer(
+                dump(SubscribedFrame(ref=ref, channel=channel, head=head, recovered=recovered))
+            )
+            conn.offer(PresenceEvent(channel=channel, online=_users(online)).model_dump_json())
+            if since is not None and recovered:
+                await self._replay(ch, sub, since, head)
+        except BaseException:
+            await self.unsubscribe(conn, channel, announce=False)
+            raise
+        # Hand over: whatever arrived live while we replayed, then live delivery.
+        backlog, sub.backlog = sub.backlog or [], None
+        for frame in backlog:
+            conn.offer(frame)
+
+    async def _replay(self, ch: ChannelState, sub: Subscription, since: int, head: int) -> None:
+        after = since
+        while after < head and sub.conn.close_code is None:
+            upto = min(head, after + REPLAY_PAGE)
+            for _, frame in await self._load(ch, after, upto):
+                await sub.conn.put(frame)  # flow-controlled: waits for the client
+            after = upto
+
+    async def unsubscribe(self, conn: Connection, channel: str, *, announce: bool = True) -> None:
+        self._conn_channels.get(conn.id, set()).discard(channel)
+        ch = self.channels.get(channel)
+        if ch is None:
+            return
+        sub = ch.subs.pop(conn.id, None)
+        if sub is not None:
+            try:
+                last = await self.broker.presence_remove(channel, sub.presence)
+                if last and announce:
+                    await self._publish_ephemeral(LeaveEvent(channel=channel, user=conn.user))
+            except Exception as exc:
+                log.info("presence remove failed", extra={"error": repr(exc)})
+        await self._release(channel)
+
+    def _lock(self, channel: str) -> asyncio.Lock:
+        lock = self._locks.get(channel)
+        if lock is None:
+            lock = self._locks[channel] = asyncio.Lock()
+        return lock
+
+    async def _acquire(self, channel: str, kind: ChannelKind, key: int) -> ChannelState:
+        async with self._lock(channel):
+            ch = self.channels.get(channel)
+            if ch is not None:
+                return ch
+            ch = ChannelState(channel, kind, key)
+            self.channels[channel] = ch
+            try:
+                await self.broker.subscribe(channel)  # returns once Redis confirmed it
+            except ConnectionError as exc:
+                del self.channels[channel]
+                raise Unavailable("Live delivery is unavailable right now; try again.") from exc
+            try:
+                async with self._sessions() as session:
+                    heads = await kind.heads(session, [key])
+            except BaseException:
+                del self.channels[channel]
+                await self.broker.unsubscribe(channel)
+                raise
+            ch.last_seq = heads.get(key, 0)
+            self._drain(ch)
+            return ch
+
+    async def _release(self, channel: str) -> None:
+        async with self._lock(channel):
+            ch = self.channels.get(channel)
+            if ch is None or ch.subs:
+                return
+            del self.channels[channel]
+            if ch.filler is not None:
+                ch.filler.cancel()
+            with contextlib.suppress(Exception):
+                await self.broker.unsubscribe(channel)
+        lock = self._locks.get(channel)
+        if lock is not None and not lock.locked() and channel not in self.channels:
+            self._locks.pop(channel, None)
+
+    # --- delivery -----------------------------------------------------------------------
+    def _on_broker_message(self, channel: str, data: bytes) -> None:
+        ch = self.channels.get(channel)
+        if ch is None:
+            return
+        try:
+            header, frame = decode(data)
+        except ValueError:
+            log.warning("dropped a foreign message", extra={"channel": channel})
+            return
+        if header.seq is None:
+            self._fanout(ch, frame)
+        else:
+            self._accept(ch, header.seq, frame)
+
+    def _accept(self, ch: ChannelState, seq: int, frame: str) -> None:
+        if ch.last_seq is None or seq > ch.last_seq + 1:
+            if ch.last_seq is None or seq > ch.last_seq:
+                ch.pending[seq] = frame
+            self._schedule_fill(ch)
+            return
+        if seq <= ch.last_seq:
+            return  # duplicate (replayed, re-published or recovered already)
+        self._fanout(ch, frame)
+        ch.last_seq = seq
+        self._drain(ch)
+
+    def _drain(self, ch: ChannelState) -> None:
+        if ch.last_seq is None:
+            return
+        for seq in [s for s in ch.pending if s <= ch.last_seq]:
+            del ch.pending[seq]
+        while (nxt := ch.pending.pop(ch.last_seq + 1, None)) is not None:
+            self._fanout(ch, nxt)
+            ch.last_seq += 1
+        if ch.pending:
+            self._schedule_fill(ch)
+
+    def _fanout(self, ch: ChannelState, frame: str) -> None:
+        for sub in ch.subs.values():
+            if sub.backlog is None:
+                sub.conn.offer(frame)
+            elif len(sub.backlog) < self._backlog_limit:
+                sub.backlog.append(frame)
+            else:
+                sub.conn.close(CloseCode.too_slow)
+
+    def _schedule_fill(self, ch: ChannelState) -> None:
+        if ch.filler is None and ch.last_seq is not None:
+            ch.filler = asyncio.create_task(self._fill(ch))
+
+    async def _fill(self, ch: ChannelState) -> None:
+        """Fill a gap below the lowest held-back event from history or PostgreSQL."""
+        try:
+            # Most gaps are two publishes crossing on the wire: give the missing one a
+            # moment to arrive before going to storage.
+            await asyncio.sleep(REORDER_GRACE_SECONDS)
+            while ch.pending and ch.last_seq is not None and self.channels.get(ch.name) is ch:
+                upto = min(ch.pending) - 1
+                if upto <= ch.last_seq:
+                    self._drain(ch)
+                    continue
+                await self._catch_up(ch, upto)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("gap fill failed", extra={"channel": ch.name, "error": repr(exc)})
+        finally:
+            ch.filler = None
+
+    async def _catch_up(self, ch: ChannelState, upto: int) -> None:
+        assert ch.last_seq is not None
+        for seq, frame in await self._load(ch, ch.last_seq, upto):
+            self._accept(ch, seq, frame)
+
+    async def _load(self, ch: ChannelState, after: int, upto: int) -> list[tuple[int, str]]:
+        """Durable frames after < seq <= upto: Redis history if complete, else PostgreSQL."""
+        try:
+            items = await self.broker.history(ch.name, after, upto)
+        except Exception:
+            items = None
+        if items is not None:
+            out = []
+            for data in items:
+                header, frame = decode(data)
+                out.append((header.seq or 0, frame))
+            return out
+        async with self._sessions() as session:
+            return await ch.kind.load(session, ch.key, after, upto)
+
+    async def check_heads(self) -> None:
+        """Compare every local channel's position with storage; fill what was missed."""
+        by_kind: dict[str, list[ChannelState]] = {}
+        for ch in list(self.channels.values()):
+            if ch.last_seq is not None:
+                by_kind.setdefault(ch.kind.name, []).append(ch)
+        for kind_name, states in by_kind.items():
+            kind = KINDS[kind_name]
+            async with self._sessions() as session:
+                heads = await kind.heads(session, [c.key for c in states])
+            for ch in states:
+                head = heads.get(ch.key, 0)
+                if ch.last_seq is not None and head > ch.last_seq and ch.filler is None:
+                    await self._catch_up(ch, head)
+
+    async def _on_broker_reconnected(self) -> None:
+        try:
+            await self.check_heads()
+        except Exception as exc:
+            log.warning("head check after reconnect failed", extra={"error": repr(exc)})
+
+    # --- ephemeral events and presence ----------------------------------------------------
+    async def publish_ephemeral(self, event: Ephemeral) -> None:
+        await self._publish_ephemeral(event)
+
+    async def _publish_ephemeral(self, event: Ephemeral) -> None:
+        await self.broker.publish(event.channel, encode(event, self.node))
+
+    async def _presence_tick(self) -> None:
+        entries = [
+            (ch.name, sub.presence) for ch in self.channels.values() for sub in ch.subs.values()
+        ]
+        await self.broker.presence_refresh(entries, self._presence_ttl)
+        for name in list(self.channels):
+            for gone in await self.broker.presence_sweep(name):
+                user = UserRef(id=gone.user_id, name=gone.name)
+                await self._publish_ephemeral(LeaveEvent(channel=name, user=user))
+
+
+def _users(entries: list[PresenceEntry]) -> list[UserRef]:
+    seen: dict[int, UserRef] = {}
+    for e in entries:
+        seen.setdefault(e.user_id, UserRef(id=e.user_id, name=e.name))
+    return sorted(seen.values(), key=lambda u: u.id)

@@ -1,0 +1,109 @@
+"""Server-Sent Events: `GET /api/v1/rooms/{id}/events`, the listen-only view of `room:{id}`.
+
+Each frame the hub queues for the connection becomes one SSE event: `event: <type>`,
+`id: <seq>` for durable events, `data: <the WebSocket frame's JSON>`. `Last-Event-ID` (or
+`?since=`) resumes exactly like `subscribe` with `since`. `stream_channel` is generic, so
+later features expose their own channels over SSE by calling it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.services import Services
+from domain import accounts
+from domain.errors import Invalid, Unauthorized
+from domain.events import UserRef
+from models import User
+from realtime.connection import Connection
+from rest.deps import ServicesDep
+from rest.errors import error_responses
+
+router = APIRouter(tags=["streams"])
+_RETRY_MS = 2000
+
+
+async def sse_user(services: Services, authorization: str | None, ticket: str | None) -> User:
+    """Bearer header, or a single-use ticket for EventSource (which cannot set headers)."""
+    async with services.sessions() as session:
+        if authorization and authorization.lower().startswith("bearer "):
+            user, _ = await accounts.resolve(
+                session, services.broker, services.tokens, authorization[7:].strip()
+            )
+            return user
+        if ticket:
+            return await accounts.redeem_ticket(session, services.broker, ticket)
+    raise Unauthorized("Send 'Authorization: Bearer <token>' or '?ticket=' from /auth/ticket.")
+
+
+def resume_point(last_event_id: str | None, since: int | None) -> int | None:
+    if last_event_id is not None and last_event_id.strip():
+        try:
+            value = int(last_event_id)
+        except ValueError as exc:
+            raise Invalid("Last-Event-ID must be a seq number.") from exc
+        if value < 0:
+            raise Invalid("Last-Event-ID must not be negative.")
+        return value
+    return since
+
+
+async def stream_channel(
+    request: Request, services: Services, user: User, channel: str, since: int | None
+) -> EventSourceResponse:
+    """Subscribe a new listen-only connection and stream it; errors raise before streaming."""
+    hub = services.hub
+    conn = Connection(
+        UserRef(id=user.id, name=user.display_name), services.settings.ws_outbound_queue
+    )
+    hub.register(conn)
+    try:
+        await hub.subscribe(conn, channel, since, ref=None)
+    except BaseException:
+        await hub.disconnect(conn)
+        raise
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        try:
+            yield ServerSentEvent(comment="stream open", retry=_RETRY_MS)
+            while (frame := await conn.next()) is not None:
+                meta = json.loads(frame)
+                seq = meta.get("seq") if meta.get("type") == "message" else None
+                yield ServerSentEvent(
+                    data=frame, event=meta.get("type"), id=str(seq) if seq is not None else None
+                )
+        finally:
+            await hub.disconnect(conn)
+
+    return EventSourceResponse(
+        events(),
+        ping=services.settings.sse_keepalive_seconds,
+        headers={"X-Accel-Buffering": "no", "Cache-Control": "no-cache"},
+    )
+
+
+@router.get(
+    "/rooms/{room_id}/events",
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The room's event stream."},
+        **error_responses(401, 403, 404, 422, 503),
+    },
+)
+async def room_events(
+    room_id: int,
+    request: Request,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    since: Annotated[int | None, Query(ge=0)] = None,
+    ticket: Annotated[str | None, Query(max_length=128)] = None,
+) -> EventSourceResponse:
+    user = await sse_user(services, authorization, ticket)
+    return await stream_channel(
+        request, services, user, f"room:{room_id}", resume_point(last_event_id, since)
+    )
