@@ -1,0 +1,1 @@
+"""HTTP resources: thin routers (parse -> domain -> serialize) under /api/v1."""

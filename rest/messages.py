@@ -1,0 +1,75 @@
+"""/api/v1/rooms/{id}/messages: history by seq, and sending (fans out like a WS `send`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from domain import chat, rooms
+from domain.events import MessageEvent, UserRef
+from rest.deps import CurrentUser, ServicesDep, SessionDep
+from rest.errors import error_responses
+from rest.schemas.rooms import MessageIn, MessageOut, MessagePage
+
+router = APIRouter(prefix="/rooms/{room_id}/messages", tags=["messages"])
+
+
+def message_out(event: MessageEvent) -> MessageOut:
+    return MessageOut(
+        id=event.id,
+        seq=event.seq,
+        author=event.author,
+        body=event.body,
+        client_id=event.client_id,
+        created_at=event.created_at,
+    )
+
+
+@router.get("", response_model=MessagePage, responses=error_responses(401, 403, 404, 422))
+async def history(
+    room_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessagePage:
+    page = await rooms.read_history(
+        session, room_id, user.id, before=before, after=after, limit=limit
+    )
+    return MessagePage(
+        items=[message_out(chat.message_event(m, m.author)) for m in page.messages],
+        head=page.head,
+        has_more=page.has_more,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageOut,
+    responses={
+        200: {"model": MessageOut, "description": "A retry: the message stored the first time."},
+        **error_responses(401, 403, 404, 409, 413, 422, 503),
+    },
+)
+async def send(
+    room_id: int,
+    body: MessageIn,
+    user: CurrentUser,
+    services: ServicesDep,
+    response: Response,
+) -> MessageOut:
+    posted = await chat.post_message(
+        services.sessions,
+        services.broker,
+        UserRef(id=user.id, name=user.display_name),
+        room_id,
+        body.client_id,
+        body.body,
+        max_chars=services.settings.message_max_chars,
+    )
+    if not posted.created:
+        response.status_code = status.HTTP_200_OK
+    return message_out(posted.event)

@@ -1,0 +1,105 @@
+"""/api/v1/rooms: rooms, membership, read positions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from domain import chat, rooms
+from domain.events import UserRef
+from models import MemberRole, RoomKind
+from rest.deps import CurrentUser, SessionDep
+from rest.errors import error_responses
+from rest.schemas.rooms import (
+    JoinIn,
+    MemberOut,
+    ReadIn,
+    ReadOut,
+    RoomCreate,
+    RoomOut,
+    RoomUpdate,
+)
+
+router = APIRouter(prefix="/rooms", tags=["rooms"])
+_MEMBER_ERRORS = error_responses(401, 403, 404)
+
+
+def room_out(view: rooms.RoomView) -> RoomOut:
+    manager = view.membership.role in (MemberRole.owner, MemberRole.admin)
+    return RoomOut(
+        id=view.room.id,
+        kind=view.room.kind.value,
+        name=view.room.name,
+        owner_id=view.room.owner_id,
+        invite_code=view.room.invite_code if manager else None,
+        head=view.room.last_seq,
+        my_role=view.membership.role.value,
+        last_read_seq=view.membership.last_read_seq,
+        created_at=view.room.created_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RoomOut,
+    responses=error_responses(401, 422),
+)
+async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) -> RoomOut:
+    return room_out(await rooms.create_room(session, user, body.name, RoomKind(body.kind)))
+
+
+@router.get("", response_model=list[RoomOut], responses=error_responses(401))
+async def list_my_rooms(user: CurrentUser, session: SessionDep) -> list[RoomOut]:
+    return [room_out(v) for v in await rooms.list_rooms(session, user.id)]
+
+
+@router.post("/join", response_model=RoomOut, responses=error_responses(401, 404, 422))
+async def join_room(body: JoinIn, user: CurrentUser, session: SessionDep) -> RoomOut:
+    return room_out(await rooms.join_by_invite(session, user, body.invite_code))
+
+
+@router.get("/{room_id}", response_model=RoomOut, responses=_MEMBER_ERRORS)
+async def get_room(room_id: int, user: CurrentUser, session: SessionDep) -> RoomOut:
+    return room_out(await rooms.get_room(session, room_id, user.id))
+
+
+@router.patch("/{room_id}", response_model=RoomOut, responses=error_responses(401, 403, 404, 422))
+async def update_room(
+    room_id: int, body: RoomUpdate, user: CurrentUser, session: SessionDep
+) -> RoomOut:
+    return room_out(await rooms.rename_room(session, room_id, user.id, body.name))
+
+
+@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MEMBER_ERRORS)
+async def delete_room(room_id: int, user: CurrentUser, session: SessionDep) -> None:
+    await rooms.delete_room(session, room_id, user.id)
+
+
+@router.post(
+    "/{room_id}/leave",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def leave_room(room_id: int, user: CurrentUser, session: SessionDep) -> None:
+    await rooms.leave_room(session, room_id, user.id)
+
+
+@router.get("/{room_id}/members", response_model=list[MemberOut], responses=_MEMBER_ERRORS)
+async def list_members(room_id: int, user: CurrentUser, session: SessionDep) -> list[MemberOut]:
+    return [
+        MemberOut(
+            user=UserRef(id=u.id, name=u.display_name),
+            role=m.role.value,
+            last_read_seq=m.last_read_seq,
+            joined_at=m.joined_at,
+        )
+        for m, u in await rooms.list_members(session, room_id, user.id)
+    ]
+
+
+@router.put(
+    "/{room_id}/read", response_model=ReadOut, responses=error_responses(401, 403, 404, 422)
+)
+async def mark_read(room_id: int, body: ReadIn, user: CurrentUser, session: SessionDep) -> ReadOut:
+    """Store the caller's read position (last seen seq); it never moves backwards."""
+    return ReadOut(last_read_seq=await chat.mark_read(session, room_id, user.id, body.seq))

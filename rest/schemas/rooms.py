@@ -1,0 +1,80 @@
+"""Bodies of the rooms, members and messages resources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.events import UserRef
+
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class RoomCreate(BaseModel):
+    name: RoomName
+    kind: Literal["study_group", "bot_conversation"] = "study_group"
+
+
+class RoomUpdate(BaseModel):
+    name: RoomName
+
+
+class JoinIn(BaseModel):
+    invite_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=4, max_length=32)
+    ]
+
+
+class RoomOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    name: str
+    owner_id: int
+    invite_code: str | None = Field(description="Only shown to the room's owner and admins.")
+    head: int = Field(description="The seq of the room's latest message (0 when empty).")
+    my_role: str
+    last_read_seq: int
+    created_at: datetime
+
+
+class MemberOut(BaseModel):
+    user: UserRef
+    role: str
+    last_read_seq: int
+    joined_at: datetime
+
+
+class ReadIn(BaseModel):
+    seq: Annotated[int, Field(ge=0)]
+
+
+class ReadOut(BaseModel):
+    last_read_seq: int
+
+
+class MessageIn(BaseModel):
+    client_id: Annotated[str | None, Field(default=None, min_length=1, max_length=64)] = None
+    body: Annotated[str, Field(min_length=1)]
+
+
+class MessageOut(BaseModel):
+    """The same fields as the `message` event (PROTOCOL.md)."""
+
+    id: int
+    seq: int
+    author: UserRef
+    body: str
+    client_id: str | None
+    created_at: datetime
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    head: int = Field(description="The room's latest seq when the page was read.")
+    has_more: bool = Field(
+        description="More messages exist beyond this page in the direction asked for."
+    )

@@ -1,0 +1,16 @@
+"""/api/v1/users."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from rest.deps import CurrentUser
+from rest.errors import error_responses
+from rest.schemas.accounts import UserOut
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me", response_model=UserOut, responses=error_responses(401))
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
