@@ -96,13 +96,13 @@ async def _store(
     body: str,
 ) -> Posted:
     async with sessions() as session:
-        if client_id is not None:
-            # Fast path for retries: no seq is taken for a message that already exists.
-            existing = await find_by_client_id(session, author.id, client_id)
-            if existing is not None:
-                return _retry_of(existing, room_id, author)
         try:
             async with session.begin():
+                if client_id is not None:
+                    # A retry: answer with the stored message, take no new seq.
+                    existing = await find_by_client_id(session, author.id, client_id)
+                    if existing is not None:
+                        return _retry_of(existing, room_id, author)
                 await require_member(session, room_id, author.id)
                 seq = await bump_seq(session, room_id)
                 row = (

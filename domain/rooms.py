@@ -50,7 +50,7 @@ async def list_rooms(session: AsyncSession, user_id: int) -> list[RoomView]:
         .where(Membership.user_id == user_id)
         .order_by(Room.id)
     )
-    return [RoomView(room, m) for room, m in rows.tuples()]
+    return [RoomView(room, m) for room, m in rows.all()]
 
 
 async def get_room(session: AsyncSession, room_id: int, user_id: int) -> RoomView:
@@ -110,7 +110,7 @@ async def list_members(
         .where(Membership.room_id == room_id)
         .order_by(Membership.joined_at, User.id)
     )
-    return list(rows.tuples())
+    return list(rows.all())
 
 
 @dataclass(frozen=True, slots=True)

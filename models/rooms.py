@@ -100,4 +100,4 @@ async def room_heads(session: AsyncSession, room_ids: list[int]) -> dict[int, in
     if not room_ids:
         return {}
     rows = await session.execute(select(Room.id, Room.last_seq).where(Room.id.in_(room_ids)))
-    return {rid: seq for rid, seq in rows.tuples()}
+    return {rid: seq for rid, seq in rows.all()}

@@ -1,0 +1,100 @@
+"""Shared fixtures: real PostgreSQL and Redis, real servers, real clients.
+
+Each test gets an empty database (tables truncated; ids keep growing so no channel name is
+ever reused within a run) and the run gets its own Redis key/channel prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.settings import Environment, Settings
+from tests.backing import Backing, start_backing
+from tests.servers import InProcessServer, free_port
+from tests.support import Api
+
+TABLES = "answers, attempts, questions, quizzes, messages, memberships, rooms, users"
+
+
+@pytest.fixture(scope="session")
+def backing() -> Iterator[Backing]:
+    b = start_backing()
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> str:
+    return f"parley-test-{secrets.token_hex(4)}"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("parley-data")
+
+
+def make_settings(backing: Backing, prefix: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": Environment.test,
+        "database_url": backing.database_url,
+        "redis_url": backing.redis_url,
+        "redis_prefix": prefix,
+        "secret_key": "test-secret-" + "x" * 40,
+        "data_dir": data_dir,
+        "allowed_origins": ["http://allowed.example"],
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def settings(backing: Backing, redis_prefix: str, data_dir: Path) -> Settings:
+    return make_settings(backing, redis_prefix, data_dir)
+
+
+@pytest.fixture(scope="session")
+async def schema(backing: Backing) -> AsyncIterator[AsyncEngine]:
+    """A freshly migrated schema for the whole run."""
+    engine = create_async_engine(backing.database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    from app.cli import migrate
+
+    await asyncio.to_thread(
+        migrate, Settings.model_validate({"database_url": backing.database_url})
+    )
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(schema: AsyncEngine) -> AsyncEngine:
+    """An empty database (every table truncated) for this test."""
+    async with schema.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+    return schema
+
+
+@pytest.fixture
+async def server(db: AsyncEngine, settings: Settings) -> AsyncIterator[InProcessServer]:
+    """A real uvicorn server on a free port, in this process (one worker)."""
+    srv = InProcessServer(settings, free_port())
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
+async def api(server: InProcessServer) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        yield Api(http, server.ws_url)

@@ -1,0 +1,171 @@
+"""Test clients that speak Parley's REST API and WebSocket protocol over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+NOISE = frozenset({"presence", "join", "leave", "typing", "ping"})
+_refs = itertools.count(1)
+
+
+@dataclass
+class User:
+    id: int
+    email: str
+    name: str
+    password: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Api:
+    """A REST client bound to one server, with shortcuts for common set-up."""
+
+    def __init__(self, http: httpx.AsyncClient, ws_url: str) -> None:
+        self.http = http
+        self.ws_url = ws_url
+
+    async def user(self, name: str = "Asha", password: str = "correct horse battery") -> User:
+        email = f"{name.lower()}-{secrets.token_hex(4)}@example.com"
+        r = await self.http.post(
+            "/api/v1/auth/register",
+            json={"email": email, "password": password, "display_name": name},
+        )
+        assert r.status_code == 201, r.text
+        uid = r.json()["id"]
+        t = await self.http.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
+        assert t.status_code == 200, t.text
+        body = t.json()
+        return User(uid, email, name, password, body["access_token"], body["refresh_token"])
+
+    async def room(self, owner: User, *members: User, name: str = "Biology crew") -> int:
+        r = await self.http.post("/api/v1/rooms", json={"name": name}, headers=owner.headers)
+        assert r.status_code == 201, r.text
+        room = r.json()
+        for m in members:
+            j = await self.http.post(
+                "/api/v1/rooms/join", json={"invite_code": room["invite_code"]}, headers=m.headers
+            )
+            assert j.status_code == 200, j.text
+        room_id: int = room["id"]
+        return room_id
+
+    async def post(self, user: User, room_id: int, body: str, client_id: str | None = None) -> Any:
+        r = await self.http.post(
+            f"/api/v1/rooms/{room_id}/messages",
+            json={"body": body, "client_id": client_id or secrets.token_hex(8)},
+            headers=user.headers,
+        )
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    async def ws(self, user: User | None = None, **kwargs: Any) -> WsClient:
+        return await WsClient.open(self.ws_url, user.token if user else None, **kwargs)
+
+
+class WsClient:
+    def __init__(self, conn: ClientConnection) -> None:
+        self.conn = conn
+        self.hello: dict[str, Any] = {}
+
+    @classmethod
+    async def open(
+        cls, url: str, token: str | None, *, origin: str | None = None, timeout: float = 10
+    ) -> WsClient:
+        headers = {"Origin": origin} if origin else None
+        conn = await asyncio.wait_for(
+            connect(url, additional_headers=headers, max_size=None, compression=None), timeout
+        )
+        client = cls(conn)
+        if token is not None:
+            await client.send({"type": "auth", "token": token})
+            client.hello = await client.recv()
+            assert client.hello["type"] == "hello", client.hello
+        return client
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv(), timeout)
+        frame: dict[str, Any] = json.loads(raw)
+        return frame
+
+    async def expect(
+        self, type_: str, timeout: float = 10, skip: frozenset[str] = NOISE
+    ) -> dict[str, Any]:
+        """The next frame that is not noise; it must be of `type_`."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.recv(timeout)
+                if frame["type"] in skip and frame["type"] != type_:
+                    continue
+                assert frame["type"] == type_, f"expected {type_}, got {frame}"
+                return frame
+
+    async def request(self, frame: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        """Send with a fresh ref; return the answer (or error) carrying that ref."""
+        ref = f"r{next(_refs)}"
+        await self.send({**frame, "ref": ref})
+        async with asyncio.timeout(timeout):
+            while True:
+                reply = await self.recv(timeout)
+                if reply.get("ref") == ref:
+                    return reply
+
+    async def subscribe(self, channel: str, since: int | None = None) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "subscribe", "channel": channel}
+        if since is not None:
+            frame["since"] = since
+        reply = await self.request(frame)
+        assert reply["type"] == "subscribed", reply
+        presence = await self.recv()
+        assert presence["type"] == "presence", presence
+        return reply
+
+    async def send_message(self, channel: str, body: str, client_id: str | None = None) -> Any:
+        return await self.request(
+            {
+                "type": "send",
+                "channel": channel,
+                "body": body,
+                "client_id": client_id or secrets.token_hex(8),
+            }
+        )
+
+    async def messages(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        """The next `count` message events (other frames skipped)."""
+        out: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while len(out) < count:
+                frame = await self.recv(timeout)
+                if frame["type"] == "message":
+                    out.append(frame)
+        return out
+
+    async def closed_with(self, timeout: float = 10) -> int | None:
+        """Wait for the server to close; the close code."""
+        async with asyncio.timeout(timeout):
+            try:
+                while True:
+                    await self.conn.recv()
+            except Exception:
+                pass
+        return self.conn.close_code
+
+    async def close(self) -> None:
+        await self.conn.close()
