@@ -49,7 +49,8 @@ class InProcessServer:
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
         self._server = uvicorn.Server(uvicorn_config(settings, port))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # Signals belong to pytest, not to a server running inside it.
+        self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -120,8 +121,8 @@ class ServerProcess:
             start_new_session=True,
         )
 
-    async def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_ready(self, within: float = 30) -> None:
+        deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=2) as http:
             while True:
                 assert self.proc is not None and self.proc.poll() is None, "server exited"

@@ -84,11 +84,11 @@ class WsClient:
 
     @classmethod
     async def open(
-        cls, url: str, token: str | None, *, origin: str | None = None, timeout: float = 10
+        cls, url: str, token: str | None, *, origin: str | None = None, within: float = 10
     ) -> WsClient:
         headers = {"Origin": origin} if origin else None
         conn = await asyncio.wait_for(
-            connect(url, additional_headers=headers, max_size=None, compression=None), timeout
+            connect(url, additional_headers=headers, max_size=None, compression=None), within
         )
         client = cls(conn)
         if token is not None:
@@ -100,30 +100,30 @@ class WsClient:
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
 
-    async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.conn.recv(), timeout)
+    async def recv(self, within: float = 10) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv(), within)
         frame: dict[str, Any] = json.loads(raw)
         return frame
 
     async def expect(
-        self, type_: str, timeout: float = 10, skip: frozenset[str] = NOISE
+        self, type_: str, within: float = 10, skip: frozenset[str] = NOISE
     ) -> dict[str, Any]:
         """The next frame that is not noise; it must be of `type_`."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
-                frame = await self.recv(timeout)
+                frame = await self.recv(within)
                 if frame["type"] in skip and frame["type"] != type_:
                     continue
                 assert frame["type"] == type_, f"expected {type_}, got {frame}"
                 return frame
 
-    async def request(self, frame: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+    async def request(self, frame: dict[str, Any], within: float = 10) -> dict[str, Any]:
         """Send with a fresh ref; return the answer (or error) carrying that ref."""
         ref = f"r{next(_refs)}"
         await self.send({**frame, "ref": ref})
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
-                reply = await self.recv(timeout)
+                reply = await self.recv(within)
                 if reply.get("ref") == ref:
                     return reply
 
@@ -147,19 +147,19 @@ class WsClient:
             }
         )
 
-    async def messages(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+    async def messages(self, count: int, within: float = 20) -> list[dict[str, Any]]:
         """The next `count` message events (other frames skipped)."""
         out: list[dict[str, Any]] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(out) < count:
-                frame = await self.recv(timeout)
+                frame = await self.recv(within)
                 if frame["type"] == "message":
                     out.append(frame)
         return out
 
-    async def closed_with(self, timeout: float = 10) -> int | None:
+    async def closed_with(self, within: float = 10) -> int | None:
         """Wait for the server to close; the close code."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             try:
                 while True:
                     await self.conn.recv()
