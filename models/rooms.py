@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     func,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,17 +81,6 @@ class Membership(Base):
 
 async def get_membership(session: AsyncSession, room_id: int, user_id: int) -> Membership | None:
     return await session.get(Membership, (room_id, user_id))
-
-
-async def bump_seq(session: AsyncSession, room_id: int) -> int:
-    """Take the next seq of a room; holds the room row lock until the transaction ends."""
-    stmt = (
-        update(Room)
-        .where(Room.id == room_id)
-        .values(last_seq=Room.last_seq + 1)
-        .returning(Room.last_seq)
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def room_heads(session: AsyncSession, room_ids: list[int]) -> dict[int, int]:

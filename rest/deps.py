@@ -40,7 +40,11 @@ async def get_auth(
 ) -> tuple[User, TokenClaims]:
     if not token:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
-    return await accounts.resolve(session, services.broker, services.tokens, token)
+    resolved = await accounts.resolve(session, services.broker, services.tokens, token)
+    # Give the connection back to the pool now: the route may open its own sessions
+    # (post_message does), and holding two connections per request deadlocks under load.
+    await session.close()
+    return resolved
 
 
 Auth = Annotated[tuple[User, TokenClaims], Depends(get_auth)]

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, ErrorCode
@@ -118,6 +119,7 @@ def install(app: FastAPI) -> None:
         OSError,
         RedisConnectionError,
         RedisTimeoutError,
+        PoolTimeoutError,
     ):
         app.add_exception_handler(exc_type, _unavailable)
     app.add_exception_handler(DBAPIError, _dbapi_error)
