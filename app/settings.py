@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     ws_rate_burst: int = 60
     typing_throttle_seconds: float = 2.0
     history_cap: int = 1000
-    presence_ttl_seconds: int = 30
+    # A crashed worker's connections leave presence within ttl + ttl/4 (the sweep period).
+    presence_ttl_seconds: int = Field(default=20, ge=2)
     sse_keepalive_seconds: int = 15
     message_max_chars: int = 4000
 

