@@ -22,7 +22,7 @@ from broker.redis import RedisBroker
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, ws
 from realtime.hub import Hub
-from rest import auth, errors, health, messages, rooms, users
+from rest import auth, errors, health, messages, quizzes, rooms, users
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -88,7 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ws.router)
-    for router in (auth.router, users.router, rooms.router, messages.router, sse.router):
+    for router in (
+        auth.router,
+        users.router,
+        rooms.router,
+        messages.router,
+        quizzes.router,
+        sse.router,
+    ):
         app.include_router(router, prefix="/api/v1")
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
