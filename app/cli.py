@@ -138,6 +138,6 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except KeyboardInterrupt:
         pass
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the CLI reports any failure as one line, exit 1
         log.error("parley %s failed: %s", args.command, exc)
         sys.exit(1)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import logs
@@ -97,6 +98,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sse.router,
     ):
         app.include_router(router, prefix="/api/v1")
+
     if WEB_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        # The web client: its page at "/" and its assets under /static. Nothing is mounted
+        # at "/" itself, so unknown API paths stay 404 and wrong methods stay 405.
+        index = WEB_DIR / "index.html"
+
+        @app.get("/", include_in_schema=False)
+        async def web_client() -> FileResponse:
+            return FileResponse(index)
+
+        app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
     return app

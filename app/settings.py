@@ -8,6 +8,7 @@ embedded PostgreSQL / Redis" (`parley serve` does that and passes the URLs to it
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -121,20 +122,41 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         path = self.data_dir / "dev-secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            candidate = secrets.token_urlsafe(48)
-            try:
-                with path.open("x", encoding="utf-8") as fh:  # exclusive: first worker wins
-                    fh.write(candidate)
-                path.chmod(0o600)
-            except FileExistsError:
-                pass
+            _write_secret_once(path, secrets.token_urlsafe(48))
             log.warning(
                 "PARLEY_SECRET_KEY is not set: using a generated development secret stored "
                 "at %s. Never run like this in production.",
                 path,
             )
-        return path.read_text(encoding="utf-8").strip()
+        secret = path.read_text(encoding="utf-8").strip()
+        if len(secret) < _MIN_SECRET_LENGTH:
+            raise RuntimeError(
+                f"{path} holds no usable secret; delete it to generate a new one, "
+                "or set PARLEY_SECRET_KEY."
+            )
+        return secret
+
+
+def _write_secret_once(path: Path, secret: str) -> None:
+    """Create `path` with `secret`, atomically and private from the first byte.
+
+    Written to a private temporary file, then hard-linked into place: the link fails if
+    another worker got there first, and nobody ever reads a half-written secret.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secret.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)

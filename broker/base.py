@@ -106,6 +106,10 @@ class Broker(ABC):
     async def set_key(self, key: str, value: str, ttl: float) -> None: ...
 
     @abstractmethod
+    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
+        """Set only if absent, atomically; True for the one caller that set it."""
+
+    @abstractmethod
     async def take_key(self, key: str) -> str | None:
         """Get and delete atomically (single-use tickets)."""
 

@@ -105,6 +105,12 @@ class MemoryBroker(Broker):
     async def set_key(self, key: str, value: str, ttl: float) -> None:
         self._keys[key] = (value, time.monotonic() + ttl)
 
+    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
+        if await self.has_key(key):
+            return False
+        self._keys[key] = (value, time.monotonic() + ttl)
+        return True
+
     async def take_key(self, key: str) -> str | None:
         item = self._keys.pop(key, None)
         if item is None or item[1] <= time.monotonic():

@@ -245,6 +245,11 @@ class RedisBroker(Broker):
     async def set_key(self, key: str, value: str, ttl: float) -> None:
         await self._redis.set(self._key("kv", key), value, px=max(1, int(ttl * 1000)))
 
+    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
+        return bool(
+            await self._redis.set(self._key("kv", key), value, px=max(1, int(ttl * 1000)), nx=True)
+        )
+
     async def take_key(self, key: str) -> str | None:
         value = await self._redis.getdel(self._key("kv", key))
         return _as_bytes(value).decode() if value is not None else None

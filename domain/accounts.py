@@ -94,20 +94,27 @@ async def resolve(
     return user, claims
 
 
-async def revoke(broker: Broker, claims: TokenClaims) -> None:
+async def revoke(broker: Broker, claims: TokenClaims) -> bool:
+    """Deny the token from now on. True for the one caller that revoked it first."""
     ttl = (claims.expires_at - datetime.now(UTC)).total_seconds()
-    if ttl > 0:
-        await broker.set_key(_revoked_key(claims.jti), "1", ttl + 1)
+    if ttl <= 0:
+        return False
+    return await broker.claim_key(_revoked_key(claims.jti), "1", ttl + 1)
 
 
 async def refresh(
     session: AsyncSession, broker: Broker, codec: TokenCodec, refresh_token: str, minutes: int
 ) -> TokenPair:
-    """Exchange a refresh token for a new pair; the used refresh token is revoked."""
+    """Exchange a refresh token for a new pair; the used refresh token is revoked.
+
+    Claiming the revocation is atomic, so two concurrent uses of one refresh token (a
+    stolen copy replayed beside the real one) yield one new pair, not two.
+    """
     user, claims = await resolve(
         session, broker, codec, refresh_token, frozenset({TokenKind.refresh})
     )
-    await revoke(broker, claims)
+    if not await revoke(broker, claims):
+        raise Unauthorized("The token has been revoked.")
     return issue_pair(codec, user, minutes)
 
 

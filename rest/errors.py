@@ -81,7 +81,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if code is None:
         code = ErrorCode.invalid if exc.status_code < 500 else ErrorCode.internal
     if exc.status_code == 405:
-        code = ErrorCode.not_found
+        code = ErrorCode.invalid  # the resource exists; this method is not one it has
     message = exc.detail if isinstance(exc.detail, str) else code.value
     response = _respond(code, message)
     response.status_code = exc.status_code

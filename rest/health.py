@@ -25,13 +25,13 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             async with services.engine.connect() as conn:
                 await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means not ready
             return False
 
     async def redis() -> bool:
         try:
             return await asyncio.wait_for(services.broker.ping(), 2)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means not ready
             return False
 
     db_ok, redis_ok = await asyncio.gather(database(), redis())

@@ -163,7 +163,7 @@ class WsClient:
             try:
                 while True:
                     await self.conn.recv()
-            except Exception:
+            except Exception:  # noqa: BLE001 - any ConnectionClosed variant ends the wait
                 pass
         return self.conn.close_code
 
