@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import logs
-from app.security import TokenCodec
+from app.security import Passwords, TokenCodec
 from app.services import Services
 from app.settings import Settings, get_settings
 from broker import Broker
@@ -67,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker=broker,
         hub=hub,
         tokens=TokenCodec(settings),
+        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
     )
     try:
         yield

@@ -9,6 +9,7 @@ accept a token without one).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,13 +17,10 @@ from enum import StrEnum
 
 from jose import JWTError, jwt
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.settings import Settings
 from domain.errors import Unauthorized
-
-_hasher = PasswordHash.recommended()
-# Verifying against this keeps login timing the same whether or not the email exists.
-_DUMMY_HASH = _hasher.hash("parley-timing-equalizer")
 
 
 class TokenKind(StrEnum):
@@ -40,15 +38,32 @@ class TokenClaims:
     expires_at: datetime
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class Passwords:
+    """Argon2id hashing, run in a worker thread: a hash takes tens of milliseconds of CPU
+    and must never block the event loop that serves every socket of this worker.
 
+    Cost parameters are settings (OWASP's minimum by default: t=2, m=19 MiB, p=1). A stored
+    hash carries its own parameters, so changing them never invalidates existing passwords.
+    """
 
-def verify_password(password: str, password_hash: str | None) -> bool:
-    if password_hash is None:
-        _hasher.verify(password, _DUMMY_HASH)
-        return False
-    return _hasher.verify(password, password_hash)
+    def __init__(self, time_cost: int = 2, memory_kib: int = 19456) -> None:
+        self._hash = PasswordHash(
+            (Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1),)
+        )
+        # Verifying against this keeps login timing the same whether or not the email exists.
+        self._dummy = self._hash.hash("parley-timing-equalizer")
+
+    def hash_sync(self, password: str) -> str:
+        return self._hash.hash(password)
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hash.hash, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        if password_hash is None:
+            await asyncio.to_thread(self._hash.verify, password, self._dummy)
+            return False
+        return await asyncio.to_thread(self._hash.verify, password, password_hash)
 
 
 class TokenCodec:

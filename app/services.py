@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.security import TokenCodec
+from app.security import Passwords, TokenCodec
 from app.settings import Settings
 from broker import Broker
 
@@ -23,3 +23,4 @@ class Services:
     broker: Broker
     hub: Hub
     tokens: TokenCodec
+    passwords: Passwords

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
     service_token_days: int = Field(default=365, ge=1)
+    # Argon2id cost (OWASP minimum by default); tests lower it to keep the suite fast.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19456, ge=8)
     sse_ticket_seconds: int = Field(default=60, ge=5, le=60)
 
     allowed_origins: Annotated[list[str], NoDecode] = Field(

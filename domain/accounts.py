@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.security import TokenClaims, TokenCodec, TokenKind, hash_password, verify_password
+from app.security import Passwords, TokenClaims, TokenCodec, TokenKind
 from broker import Broker
 from domain.errors import Conflict, Unauthorized
 
@@ -38,7 +38,12 @@ def _revoked_key(jti: str) -> str:
 
 
 async def register(
-    session: AsyncSession, email: str, password: str, display_name: str, role: Role
+    session: AsyncSession,
+    passwords: Passwords,
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role,
 ) -> User:
     if await get_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.")
@@ -46,7 +51,7 @@ async def register(
         email=email.strip(),
         display_name=display_name.strip(),
         role=role,
-        password_hash=hash_password(password),
+        password_hash=await passwords.hash(password),
     )
     session.add(user)
     try:
@@ -57,9 +62,10 @@ async def register(
     return user
 
 
-async def login(session: AsyncSession, email: str, password: str) -> User:
+async def login(session: AsyncSession, passwords: Passwords, email: str, password: str) -> User:
     user = await get_user_by_email(session, email)
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    valid = await passwords.verify(password, user.password_hash if user else None)
+    if not valid or user is None:
         raise Unauthorized("Incorrect email or password.")
     if not user.is_active:
         raise Unauthorized("This account is disabled.")

@@ -8,9 +8,7 @@ Who may do what:
 - an attempt, and with it the answer key of the questions it covers, is seen only by the
   user who submitted it.
 
-Scoring is NEET marking (+4 correct, -1 wrong, 0 unanswered) in the pure function `score`.
-An attempt stores one answer row per question of the quiz at submission time (unanswered
-ones with `selected_index` NULL), together with its totals, in one transaction.
+Scoring lives in domain/scoring.py (pure), attempts in domain/attempts.py.
 """
 
 from __future__ import annotations
@@ -18,17 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import require_manager, require_member
 from domain.errors import Conflict, Invalid, NotFound
 from models import (
-    Answer,
-    Attempt,
     Difficulty,
     MemberRole,
     Membership,
@@ -45,95 +39,6 @@ UNANSWERED_MARKS = 0
 OPTION_COUNT = 4
 MAX_OPTION_CHARS = 500
 MAX_QUESTIONS = 200
-
-
-# --- scoring (pure) -----------------------------------------------------------------------
-
-
-class Keyed(Protocol):
-    """What scoring needs from a question (a `Question` row satisfies it)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def correct_index(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """One answer as submitted: None (or leaving the question out) means unanswered."""
-
-    question_id: int
-    selected_index: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Marked:
-    question_id: int
-    selected_index: int | None
-    correct_index: int
-    is_correct: bool | None  # None: unanswered
-    marks: int
-
-
-@dataclass(frozen=True, slots=True)
-class Scored:
-    score: int
-    max_score: int
-    correct: int
-    wrong: int
-    unanswered: int
-    answers: tuple[Marked, ...]  # one per question, in the questions' order
-
-
-def score(questions: Sequence[Keyed], choices: Sequence[Choice]) -> Scored:
-    """Mark `choices` against `questions` with NEET marking.
-
-    Every question gets exactly one `Marked` line, in the order of `questions`; a question
-    missing from `choices` is unanswered. Raises Invalid when a choice names a question not
-    in `questions`, names one twice, or selects an option outside 0..3.
-    """
-    keys = {q.id: q.correct_index for q in questions}
-    selected: dict[int, int | None] = {}
-    for choice in choices:
-        if choice.question_id not in keys:
-            raise Invalid(
-                f"Question {choice.question_id} is not part of this quiz.",
-                details={"question_id": choice.question_id},
-            )
-        if choice.question_id in selected:
-            raise Invalid(
-                f"Question {choice.question_id} is answered more than once.",
-                details={"question_id": choice.question_id},
-            )
-        index = choice.selected_index
-        if index is not None and not 0 <= index < OPTION_COUNT:
-            raise Invalid(f"selected_index must be 0 to {OPTION_COUNT - 1} or null.")
-        selected[choice.question_id] = index
-
-    lines: list[Marked] = []
-    for q in questions:
-        index = selected.get(q.id)
-        if index is None:
-            lines.append(Marked(q.id, None, q.correct_index, None, UNANSWERED_MARKS))
-        elif index == q.correct_index:
-            lines.append(Marked(q.id, index, q.correct_index, True, CORRECT_MARKS))
-        else:
-            lines.append(Marked(q.id, index, q.correct_index, False, WRONG_MARKS))
-    correct = sum(1 for m in lines if m.is_correct is True)
-    wrong = sum(1 for m in lines if m.is_correct is False)
-    return Scored(
-        score=sum(m.marks for m in lines),
-        max_score=CORRECT_MARKS * len(lines),
-        correct=correct,
-        wrong=wrong,
-        unanswered=len(lines) - correct - wrong,
-        answers=tuple(lines),
-    )
-
-
-# --- quizzes and questions ----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +113,7 @@ def _question(draft: QuestionDraft, position: int) -> Question:
     )
 
 
-async def _quiz(session: AsyncSession, quiz_id: int) -> Quiz:
+async def load_quiz(session: AsyncSession, quiz_id: int) -> Quiz:
     quiz = await session.get(Quiz, quiz_id)  # its questions come in one more query (selectin)
     if quiz is None:
         raise NotFound(f"Quiz {quiz_id} does not exist.")
@@ -278,7 +183,7 @@ async def create_quiz(
 
 
 async def get_quiz(session: AsyncSession, quiz_id: int, user_id: int) -> QuizView:
-    quiz = await _quiz(session, quiz_id)
+    quiz = await load_quiz(session, quiz_id)
     membership = await require_member(session, quiz.room_id, user_id)
     return QuizView(quiz, reveal=_is_manager(membership))
 
@@ -291,7 +196,7 @@ async def update_quiz(
     title: str | None = None,
     subject: Subject | None = None,
 ) -> QuizView:
-    quiz = await _quiz(session, quiz_id)
+    quiz = await load_quiz(session, quiz_id)
     await require_manager(session, quiz.room_id, user_id)
     if title is not None:
         quiz.title = title
@@ -366,119 +271,3 @@ async def delete_question(session: AsyncSession, question_id: int, user_id: int)
     await require_manager(session, room_id, user_id)
     await session.execute(delete(Question).where(Question.id == question_id))
     await session.commit()
-
-
-# --- attempts -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ResultLine:
-    question_id: int
-    selected_index: int | None
-    correct_index: int
-    is_correct: bool | None
-    marks: int
-    explanation: str
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptResult:
-    attempt: Attempt
-    answers: list[ResultLine]  # in the quiz's question order
-
-    @property
-    def max_score(self) -> int:
-        """From the stored totals, so it does not move when questions change later."""
-        a = self.attempt
-        return CORRECT_MARKS * (a.correct + a.wrong + a.unanswered)
-
-
-def attempt_result(attempt: Attempt, questions: Sequence[Question]) -> AttemptResult:
-    """An attempt with the answer key of its questions revealed.
-
-    correct_index and explanation are the questions' current ones; is_correct and marks are
-    as scored at submission.
-    """
-    stored = {a.question_id: a for a in attempt.answers}
-    lines = [
-        ResultLine(
-            question_id=q.id,
-            selected_index=a.selected_index,
-            correct_index=q.correct_index,
-            is_correct=a.is_correct,
-            marks=a.marks,
-            explanation=q.explanation,
-        )
-        for q in questions
-        if (a := stored.get(q.id)) is not None
-    ]
-    return AttemptResult(attempt, lines)
-
-
-async def submit_attempt(
-    session: AsyncSession, quiz_id: int, user_id: int, choices: Sequence[Choice]
-) -> AttemptResult:
-    """Score and store an attempt (attempt row and answer rows in one transaction).
-
-    Raises NotFound (quiz), Forbidden (not a member), Invalid (see `score`), Conflict (the
-    quiz has no questions, or a question was deleted while the attempt was being stored).
-    """
-    quiz = await _quiz(session, quiz_id)
-    await require_member(session, quiz.room_id, user_id)
-    if not quiz.questions:
-        raise Conflict(f"Quiz {quiz_id} has no questions yet.")
-    scored = score(quiz.questions, choices)
-    attempt = Attempt(
-        quiz_id=quiz_id,
-        user_id=user_id,
-        score=scored.score,
-        correct=scored.correct,
-        wrong=scored.wrong,
-        unanswered=scored.unanswered,
-        answers=[
-            Answer(
-                question_id=m.question_id,
-                selected_index=m.selected_index,
-                is_correct=m.is_correct,
-                marks=m.marks,
-            )
-            for m in scored.answers
-        ],
-    )
-    session.add(attempt)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"Quiz {quiz_id} changed while submitting; try again.") from exc
-    return attempt_result(attempt, quiz.questions)
-
-
-async def my_attempts(session: AsyncSession, quiz_id: int, user_id: int) -> list[AttemptResult]:
-    """The caller's attempts at a quiz, newest first (a fixed number of queries)."""
-    quiz = await _quiz(session, quiz_id)
-    await require_member(session, quiz.room_id, user_id)
-    attempts = (
-        await session.scalars(
-            select(Attempt)
-            .where(Attempt.quiz_id == quiz_id, Attempt.user_id == user_id)
-            .order_by(Attempt.submitted_at.desc(), Attempt.id.desc())
-        )
-    ).all()
-    return [attempt_result(a, quiz.questions) for a in attempts]
-
-
-async def get_attempt(session: AsyncSession, attempt_id: int, user_id: int) -> AttemptResult:
-    """One attempt, for the user who submitted it only.
-
-    Anyone else gets NotFound, the same answer as for an id that does not exist: an attempt
-    is a private result, no one else can ever be allowed to read it, so a `forbidden` would
-    only tell a stranger that attempt N exists (and, ids being sequential, how much others
-    practise) without offering anything they could act on. The owner keeps access after
-    leaving the room: it is their own result.
-    """
-    attempt = await session.get(Attempt, attempt_id)
-    if attempt is None or attempt.user_id != user_id:
-        raise NotFound(f"Attempt {attempt_id} does not exist.")
-    quiz = await _quiz(session, attempt.quiz_id)
-    return attempt_result(attempt, quiz.questions)

@@ -22,9 +22,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     response_model=UserOut,
     responses=error_responses(409, 422),
 )
-async def register(body: RegisterIn, session: SessionDep) -> UserOut:
+async def register(body: RegisterIn, session: SessionDep, services: ServicesDep) -> UserOut:
     user = await accounts.register(
-        session, body.email, body.password, body.display_name, Role(body.role)
+        session, services.passwords, body.email, body.password, body.display_name, Role(body.role)
     )
     return UserOut.model_validate(user)
 
@@ -35,7 +35,7 @@ async def token(
     session: SessionDep,
     services: ServicesDep,
 ) -> TokenOut:
-    user = await accounts.login(session, form.username, form.password)
+    user = await accounts.login(session, services.passwords, form.username, form.password)
     pair = accounts.issue_pair(services.tokens, user, services.settings.access_token_minutes)
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from domain import quizzes
+from domain import attempts, quizzes, scoring
 from models import Question
 from rest.deps import CurrentUser, SessionDep
 from rest.errors import error_responses
@@ -55,7 +55,7 @@ def quiz_out(view: quizzes.QuizView) -> QuizOut:
     )
 
 
-def attempt_out(result: quizzes.AttemptResult) -> AttemptOut:
+def attempt_out(result: attempts.AttemptResult) -> AttemptOut:
     a = result.attempt
     return AttemptOut(
         id=a.id,
@@ -203,8 +203,8 @@ async def submit_attempt(
     quiz_id: int, body: AttemptIn, user: CurrentUser, session: SessionDep
 ) -> AttemptOut:
     """Scored with NEET marking; the result reveals the correct answers and explanations."""
-    choices = [quizzes.Choice(a.question_id, a.selected_index) for a in body.answers]
-    return attempt_out(await quizzes.submit_attempt(session, quiz_id, user.id, choices))
+    choices = [scoring.Choice(a.question_id, a.selected_index) for a in body.answers]
+    return attempt_out(await attempts.submit_attempt(session, quiz_id, user.id, choices))
 
 
 @router.get(
@@ -212,7 +212,7 @@ async def submit_attempt(
 )
 async def my_attempts(quiz_id: int, user: CurrentUser, session: SessionDep) -> list[AttemptOut]:
     """The caller's attempts at the quiz, newest first."""
-    return [attempt_out(r) for r in await quizzes.my_attempts(session, quiz_id, user.id)]
+    return [attempt_out(r) for r in await attempts.my_attempts(session, quiz_id, user.id)]
 
 
 @router.get(
@@ -220,4 +220,4 @@ async def my_attempts(quiz_id: int, user: CurrentUser, session: SessionDep) -> l
 )
 async def get_attempt(attempt_id: int, user: CurrentUser, session: SessionDep) -> AttemptOut:
     """Only the user who submitted it; to anyone else it does not exist (404)."""
-    return attempt_out(await quizzes.get_attempt(session, attempt_id, user.id))
+    return attempt_out(await attempts.get_attempt(session, attempt_id, user.id))

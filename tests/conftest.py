@@ -51,6 +51,9 @@ def make_settings(backing: Backing, prefix: str, data_dir: Path, **overrides: ob
         "data_dir": data_dir,
         "allowed_origins": ["http://allowed.example"],
         "log_level": "WARNING",
+        # Cheap hashing keeps the suite fast; production cost is a setting, not a code path.
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 64,
     }
     values.update(overrides)
     return Settings.model_validate(values)

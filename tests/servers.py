@@ -92,6 +92,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "PARLEY_WS_RATE_BURST": str(settings.ws_rate_burst),
             "PARLEY_HISTORY_CAP": str(settings.history_cap),
             "PARLEY_PRESENCE_TTL_SECONDS": str(settings.presence_ttl_seconds),
+            "PARLEY_ARGON2_TIME_COST": str(settings.argon2_time_cost),
+            "PARLEY_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
         }
     )
     return env

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.security import hash_password
+from app.security import Passwords
 from app.settings import Settings
 from models import MemberRole, Membership, Question, Quiz, Role, Room, RoomKind, User
 from models.db import make_engine, make_sessionmaker
@@ -42,7 +42,9 @@ async def seed_database(settings: Settings, *, only_if_empty: bool) -> dict[str,
                     email=DEMO_EMAIL,
                     display_name="Demo Student",
                     role=Role.student,
-                    password_hash=hash_password(DEMO_PASSWORD),
+                    password_hash=Passwords(
+                        settings.argon2_time_cost, settings.argon2_memory_kib
+                    ).hash_sync(DEMO_PASSWORD),
                 )
                 session.add(demo)
                 await session.flush()

@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import Invalid
-from domain.quizzes import Choice, score
+from domain.scoring import Choice, score
 from tests.servers import InProcessServer
 from tests.support import Api, User
 
