@@ -80,10 +80,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         migrate(ready, args.revision)
 
 
-def cmd_seed(_: argparse.Namespace) -> None:
+def cmd_seed(args: argparse.Namespace) -> None:
     with services_up(get_settings()) as ready:
         migrate(ready)
-        _seed(ready, only_if_empty=False)
+        _seed(ready, only_if_empty=not args.force)
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -122,9 +122,11 @@ def main(argv: list[str] | None = None) -> None:
     mig.add_argument("revision", nargs="?", default="head")
     mig.set_defaults(func=cmd_migrate)
 
-    sub.add_parser("seed", help="load the NEET question bank and a demo user").set_defaults(
-        func=cmd_seed
+    seed = sub.add_parser("seed", help="load the NEET question bank and a demo user")
+    seed.add_argument(
+        "--force", action="store_true", help="add the demo data even if users already exist"
     )
+    seed.set_defaults(func=cmd_seed)
 
     token = sub.add_parser("token", help="issue a service-account token (admin)")
     token.add_argument("--service", required=True, help="bridge name, e.g. telegram")

@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     typing_throttle_seconds: float = 2.0
     history_cap: int = 1000
     # A crashed worker's connections leave presence within ttl + ttl/4 (the sweep period).
-    presence_ttl_seconds: int = Field(default=20, ge=2)
-    sse_keepalive_seconds: int = 15
+    presence_ttl_seconds: int = Field(default=20, ge=2, le=24)
+    sse_keepalive_seconds: int = Field(default=15, ge=1, le=15)
     message_max_chars: int = 4000
 
     openai_api_key: SecretStr | None = Field(

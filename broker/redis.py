@@ -17,7 +17,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -37,8 +38,15 @@ class RedisBroker(Broker):
         self._url = url
         self._prefix = prefix
         self._cap = history_cap
+        # Commands retry a few times on a dropped connection (a restarted Redis leaves every
+        # pooled connection stale). Retrying a durable publish is safe: the history replaces
+        # the seq and hubs drop duplicates.
         self._redis: aioredis.Redis = aioredis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5
+            url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         # The pub/sub connection gets its own client with retries off: redis-py's silent
         # internal reconnect would lose subscriptions; our read loop owns reconnection.
@@ -48,6 +56,7 @@ class RedisBroker(Broker):
         self._pubsub: Any = None
         self._refs: dict[str, int] = {}
         self._confirm: dict[str, asyncio.Future[None]] = {}
+        self._inflight: dict[str, asyncio.Future[None]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -100,14 +109,23 @@ class RedisBroker(Broker):
 
     async def subscribe(self, channel: str) -> None:
         self._refs[channel] = self._refs.get(channel, 0) + 1
-        if self._refs[channel] > 1:
-            return
+        inflight = self._inflight.get(channel)
+        if inflight is None:
+            if self._refs[channel] > 1:
+                return  # confirmed earlier
+            inflight = asyncio.ensure_future(self._first_subscribe(channel))
+            self._inflight[channel] = inflight
+            inflight.add_done_callback(lambda _: self._inflight.pop(channel, None))
         try:
-            await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
-            await self._subscribe_confirmed([channel])
+            # Every concurrent caller waits for the one confirmation.
+            await asyncio.shield(inflight)
         except (RedisError, OSError, TimeoutError) as exc:
             self._drop_ref(channel)
             raise ConnectionError(f"cannot subscribe to {channel}: {exc}") from exc
+
+    async def _first_subscribe(self, channel: str) -> None:
+        await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
+        await self._subscribe_confirmed([channel])
 
     async def unsubscribe(self, channel: str) -> None:
         if self._drop_ref(channel) and self._pubsub is not None:

@@ -1,7 +1,7 @@
 """Domain errors. Each carries one of PROTOCOL.md's error codes.
 
 Transports map them in exactly one place each: rest/errors.py (HTTP status + error schema)
-and realtime/ws_errors (an `error` frame). Domain code raises; it never formats a response.
+and realtime/ws_session.py (an `error` frame). Domain code raises; it never formats a response.
 """
 
 from __future__ import annotations

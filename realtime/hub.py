@@ -114,7 +114,7 @@ class Hub:
                     await result
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a periodic job must survive outages
                 log.warning("periodic job failed", extra={"job": job.__name__, "error": repr(exc)})
 
     # --- connections ----------------------------------------------------------------------
@@ -148,7 +148,9 @@ class Hub:
             raise NotFound(f"There is no channel kind {kind_name!r}.")
         async with self._sessions() as session:
             await kind.authorize(session, conn.user.id, key)
-        if self.is_subscribed(conn, channel):
+        # Subscribing again (e.g. to change `since`) is not a join: the user never left.
+        resubscribe = self.is_subscribed(conn, channel)
+        if resubscribe:
             await self.unsubscribe(conn, channel, announce=False)
 
         ch = await self._acquire(channel, kind, key)
@@ -160,7 +162,7 @@ class Hub:
         self._conn_channels[conn.id].add(channel)
         try:
             first = await self.broker.presence_add(channel, entry, self._presence_ttl)
-            if first:
+            if first and not resubscribe:
                 await self._publish_ephemeral(JoinEvent(channel=channel, user=conn.user))
             online = await self.broker.presence_list(channel)
             recovered = since is None or since <= head
@@ -197,7 +199,7 @@ class Hub:
                 last = await self.broker.presence_remove(channel, sub.presence)
                 if last and announce:
                     await self._publish_ephemeral(LeaveEvent(channel=channel, user=conn.user))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - presence expires by itself
                 log.info("presence remove failed", extra={"error": repr(exc)})
         await self._release(channel)
 
@@ -306,13 +308,34 @@ class Hub:
                 if upto <= ch.last_seq:
                     self._drain(ch)
                     continue
+                before = ch.last_seq
                 await self._catch_up(ch, upto)
+                if ch.last_seq == before:
+                    await self._drop_impossible(ch)
+                    if ch.last_seq == before and ch.pending:
+                        break  # nothing to fill yet; the next event or head check retries
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - Redis down: storage still has everything
             log.warning("gap fill failed", extra={"channel": ch.name, "error": repr(exc)})
         finally:
             ch.filler = None
+
+    async def _drop_impossible(self, ch: ChannelState) -> None:
+        """Forget held-back seqs beyond the stored head: storage never had them.
+
+        Events are published after commit, so a genuine seq is always in storage by the
+        time it arrives. Anything above the head is foreign (anyone can publish on a Redis
+        channel) or from a room that no longer exists; waiting for it would stall the
+        channel and keep querying storage.
+        """
+        async with self._sessions() as session:
+            head = (await ch.kind.heads(session, [ch.key])).get(ch.key, 0)
+        for seq in [s for s in ch.pending if s > head]:
+            del ch.pending[seq]
+            log.warning("dropped an event beyond the stored head", extra={"channel": ch.name})
+        if ch.last_seq is not None and head > ch.last_seq:
+            await self._catch_up(ch, head)
 
     async def _catch_up(self, ch: ChannelState, upto: int) -> None:
         assert ch.last_seq is not None
@@ -323,7 +346,7 @@ class Hub:
         """Durable frames after < seq <= upto: Redis history if complete, else PostgreSQL."""
         try:
             items = await self.broker.history(ch.name, after, upto)
-        except Exception:
+        except Exception:  # noqa: BLE001 - retried by the next event or head check
             items = None
         if items is not None:
             out = []
@@ -352,7 +375,7 @@ class Hub:
     async def _on_broker_reconnected(self) -> None:
         try:
             await self.check_heads()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the periodic head check retries
             log.warning("head check after reconnect failed", extra={"error": repr(exc)})
 
     # --- ephemeral events and presence ----------------------------------------------------

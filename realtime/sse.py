@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -78,7 +79,11 @@ async def stream_channel(
                     data=frame, event=meta.get("type"), id=str(seq) if seq is not None else None
                 )
         finally:
-            await hub.disconnect(conn)
+            # The client went away and this generator is being cancelled: shield the
+            # clean-up, or its first await is cancelled too and presence, the connection and
+            # the channel subscription leak.
+            with anyio.move_on_after(5, shield=True):
+                await hub.disconnect(conn)
 
     return EventSourceResponse(
         events(),

@@ -76,7 +76,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> WsSession |
     ref: str | None = None
     try:
         text = await asyncio.wait_for(websocket.receive_text(), settings.ws_auth_timeout)
-        if len(text) > settings.ws_max_frame_bytes:
+        if len(text.encode()) > settings.ws_max_frame_bytes:
             raise FrameError(ErrorCode.too_large, "The frame is too large.", ref=None)
         frame = parse_client_frame(text)
         ref = frame.ref

@@ -9,10 +9,14 @@ close codes close it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
 from fastapi import WebSocket
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from app.security import TokenClaims
 from app.services import Services
@@ -45,8 +49,8 @@ from realtime.frames import (
 
 log = logging.getLogger("parley.ws")
 
-# Repeated rate-limit violations beyond this many close the connection with 4029.
-_MAX_VIOLATIONS = 100
+# This many refused frames in a row (no accepted frame between) close with 4029.
+_MAX_VIOLATIONS = 50
 
 
 class TokenBucket:
@@ -127,11 +131,15 @@ class WsSession:
             if message["type"] == "websocket.disconnect":
                 return
             last_heard, pinged = time.monotonic(), False
+            if self.expires_at <= time.time():
+                self.refuse(ErrorCode.unauthorized, "The token expired; reconnect.", None)
+                self.conn.close(CloseCode.unauthorized)
+                return
             text = message.get("text")
-            if text is None:
+            if not isinstance(text, str):
                 self.refuse(ErrorCode.bad_frame, "Frames must be JSON text, not binary.", None)
                 continue
-            if len(text) > self.settings.ws_max_frame_bytes:
+            if _too_large(text, self.settings.ws_max_frame_bytes):
                 self.refuse(
                     ErrorCode.too_large,
                     f"Frames are limited to {self.settings.ws_max_frame_bytes} bytes.",
@@ -139,13 +147,15 @@ class WsSession:
                 )
                 continue
             if not self.bucket.take():
+                # Every refused frame is answered (with its ref) so a client knows exactly
+                # which ones to retry; a client that keeps flooding is closed.
                 self.violations += 1
                 if self.violations > _MAX_VIOLATIONS:
                     self.conn.close(CloseCode.rate_limited)
                     return
-                if self.violations % 10 == 1:
-                    self.refuse(ErrorCode.rate_limited, "Too many frames; slow down.", None)
+                self.refuse(ErrorCode.rate_limited, "Too many frames; slow down.", _ref_of(text))
                 continue
+            self.violations = 0
             await self.handle(text)
             if self.conn.close_code is not None:
                 return
@@ -160,6 +170,9 @@ class WsSession:
             self.refuse(exc.code, exc.message, exc.ref, exc.details)
         except DomainError as exc:
             self.refuse(exc.code, exc.message, ref, exc.details)
+        except _OUTAGES as exc:
+            log.warning("dependency unavailable", extra={"error": type(exc).__name__})
+            self.refuse(ErrorCode.unavailable, "A backing service is unavailable; try again.", ref)
         except Exception:
             log.exception("frame handling failed", extra={"conn": self.conn.id})
             self.refuse(ErrorCode.internal, "Something went wrong on our side.", ref)
@@ -234,3 +247,20 @@ class WsSession:
             raise Forbidden("A refreshed token must belong to the same user.")
         self.expires_at = claims.expires_at.timestamp()
         self.reply(RefreshedFrame(ref=frame.ref))
+
+
+# A dependency outage is `unavailable` (retry later), not `internal` (PROTOCOL.md).
+_OUTAGES = (RedisError, ConnectionError, OperationalError, SQLAlchemyTimeoutError)
+
+
+def _too_large(text: str, limit: int) -> bool:
+    """Limit in UTF-8 bytes; encoding only when the character count cannot decide."""
+    return len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)
+
+
+def _ref_of(text: str) -> str | None:
+    try:
+        ref = json.loads(text).get("ref")
+    except (ValueError, AttributeError):
+        return None
+    return ref if isinstance(ref, str) and len(ref) <= 64 else None

@@ -24,12 +24,11 @@ from tests.support import Api
 async def tight_api(
     db: object, backing: Backing, redis_prefix: str, data_dir: Path
 ) -> AsyncIterator[Api]:
-    """A server with a small outbound queue and a low rate limit."""
+    """A server with a low rate limit."""
     settings = make_settings(
         backing,
         redis_prefix,
         data_dir,
-        ws_outbound_queue=32,
         ws_rate_per_second=5,
         ws_rate_burst=10,
     )

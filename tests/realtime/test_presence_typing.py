@@ -73,3 +73,19 @@ async def test_typing_needs_a_subscription(api: Api) -> None:
     await ws.send({"type": "typing", "channel": f"room:{room}", "ref": "t"})
     assert (await ws.expect("error"))["code"] == "forbidden"
     await ws.close()
+
+
+async def test_subscribing_again_is_not_a_second_join(api: Api) -> None:
+    asha, ravi = await api.user("Asha"), await api.user("Ravi")
+    room = await api.room(asha, ravi)
+    channel = f"room:{room}"
+    a, r = await api.ws(asha), await api.ws(ravi)
+    await a.subscribe(channel)
+    assert (await a.expect("join", skip=frozenset({"presence"})))["user"]["id"] == asha.id
+    await r.subscribe(channel)
+    assert (await a.expect("join", skip=frozenset({"presence"})))["user"]["id"] == ravi.id
+    await r.subscribe(channel, since=0)  # e.g. to replay: Ravi never left
+    await a.send({"type": "ping", "ref": "after"})
+    assert (await a.expect("pong", skip=frozenset({"presence"})))["ref"] == "after"
+    await a.close()
+    await r.close()

@@ -1,0 +1,549 @@
+"""The broker contract, specified once and run against both implementations.
+
+Every test below holds for the Redis broker (the production one) and the in-memory broker
+(single worker, no Redis). The Redis-only tests at the end cover what only a shared,
+restartable server can show: fan-out between workers and recovery after a Redis restart.
+
+Negative delivery checks use a fence instead of a sleep: after publishing to a channel that
+must NOT be delivered, the test publishes to a subscribed "fence" channel from the same
+client. Redis sends one pub/sub connection's messages in publish order, so once the fence
+arrives, anything published before it would have arrived too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+
+from broker import Broker, PresenceEntry
+from broker.memory import MemoryBroker
+from broker.redis import RedisBroker
+from tests.backing import Backing
+from tests.servers import RedisProcess, free_port
+
+HISTORY_CAP = 5
+WITHIN = 10.0
+
+ASHA_PHONE = PresenceEntry(user_id=7, name="Asha", node="node-a", conn_id="c1")
+ASHA_LAPTOP = PresenceEntry(user_id=7, name="Asha", node="node-b", conn_id="c2")
+RAVI = PresenceEntry(user_id=8, name="Ravi", node="node-a", conn_id="c3")
+
+
+class Inbox:
+    """The handlers a broker calls: what arrived, in order, and how often it reconnected."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, bytes]] = []
+        self.reconnects = 0
+        self._changed = asyncio.Event()
+
+    def on_message(self, channel: str, data: bytes) -> None:
+        self.received.append((channel, data))
+        self._changed.set()
+
+    async def on_reconnect(self) -> None:
+        self.reconnects += 1
+        self._changed.set()
+
+    def of(self, channel: str) -> list[bytes]:
+        return [data for ch, data in self.received if ch == channel]
+
+    async def until(self, condition: Callable[[], bool], within: float = WITHIN) -> None:
+        async with asyncio.timeout(within):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+
+def attach(broker: Broker) -> Inbox:
+    inbox = Inbox()
+    broker.set_handlers(inbox.on_message, inbox.on_reconnect)
+    return inbox
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = WITHIN) -> None:
+    """Poll an async condition until it holds (for time-based expiry)."""
+    async with asyncio.timeout(within):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.02)
+
+
+def unique(name: str) -> str:
+    return f"{name}-{secrets.token_hex(4)}"
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def broker(
+    request: pytest.FixtureRequest, backing: Backing, redis_prefix: str
+) -> AsyncIterator[Broker]:
+    b: Broker
+    if request.param == "redis":
+        b = RedisBroker(
+            backing.redis_url,
+            "node-a",
+            prefix=f"{redis_prefix}-{unique('broker')}",
+            history_cap=HISTORY_CAP,
+        )
+    else:
+        b = MemoryBroker("node-a", history_cap=HISTORY_CAP)
+    await b.start()
+    try:
+        yield b
+    finally:
+        await b.close()
+
+
+async def fence(broker: Broker, inbox: Inbox, channel: str) -> None:
+    """Publish a marker on `channel` (subscribed) and wait until it has been delivered."""
+    marker = secrets.token_bytes(8)
+    await broker.publish(channel, marker)
+    await inbox.until(lambda: marker in inbox.of(channel))
+
+
+# --- pub/sub ---------------------------------------------------------------------------------
+
+
+async def test_a_subscriber_receives_the_channel_name_and_the_exact_bytes(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel = unique("room:1")
+    payload = b'{"o":"n"}\n\x00\xff binary \r\n and "quotes"'
+    await broker.subscribe(channel)
+    await broker.publish(channel, payload)
+    await inbox.until(lambda: len(inbox.received) == 1)
+    assert inbox.received == [(channel, payload)]
+
+
+async def test_durable_publishes_are_delivered_too_in_publish_order(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel = unique("room:2")
+    await broker.subscribe(channel)
+    for seq in range(1, 4):
+        await broker.publish(channel, f"event {seq}".encode(), seq=seq)
+    await inbox.until(lambda: len(inbox.of(channel)) == 3)
+    assert inbox.of(channel) == [b"event 1", b"event 2", b"event 3"]
+
+
+async def test_only_subscribed_channels_are_delivered(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel, other = unique("room:3"), unique("room:4")
+    await broker.subscribe(channel)
+    await broker.publish(other, b"not for us")
+    await fence(broker, inbox, channel)
+    assert inbox.of(other) == []
+
+
+async def test_nothing_is_delivered_after_unsubscribe(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel, marker = unique("room:5"), unique("fence")
+    await broker.subscribe(marker)
+    await broker.subscribe(channel)
+    await broker.publish(channel, b"before")
+    await inbox.until(lambda: inbox.of(channel) == [b"before"])
+    await broker.unsubscribe(channel)
+    await broker.publish(channel, b"after")
+    await fence(broker, inbox, marker)
+    assert inbox.of(channel) == [b"before"]
+
+
+async def test_subscriptions_are_reference_counted(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel, marker = unique("room:6"), unique("fence")
+    await broker.subscribe(marker)
+    await broker.subscribe(channel)
+    await broker.subscribe(channel)
+    await broker.unsubscribe(channel)  # one subscriber left: still delivered, once
+    await broker.publish(channel, b"still here")
+    await fence(broker, inbox, marker)
+    assert inbox.of(channel) == [b"still here"]
+    await broker.unsubscribe(channel)  # the last one: no longer delivered
+    await broker.publish(channel, b"gone")
+    await fence(broker, inbox, marker)
+    assert inbox.of(channel) == [b"still here"]
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+async def test_ephemeral_events_are_not_kept_in_history(broker: Broker) -> None:
+    channel = unique("room:10")
+    await broker.publish(channel, b"typing")
+    assert await broker.history(channel, 0, 1) is None
+    await broker.publish(channel, b"durable 1", seq=1)
+    await broker.publish(channel, b"typing again")
+    assert await broker.history(channel, 0, 1) == [b"durable 1"]
+    assert await broker.history(channel, 0, 2) is None
+
+
+async def test_durable_events_are_kept_and_returned_in_seq_order(broker: Broker) -> None:
+    channel = unique("room:11")
+    for seq in (1, 2, 3):
+        await broker.publish(channel, f"d{seq}".encode(), seq=seq)
+    assert await broker.history(channel, 0, 3) == [b"d1", b"d2", b"d3"]
+    assert await broker.history(channel, 1, 3) == [b"d2", b"d3"]
+    assert await broker.history(channel, 1, 2) == [b"d2"]
+    assert await broker.history(channel, 3, 3) == []
+    assert await broker.history(channel, 0, 4) is None  # seq 4 was never published
+
+
+async def test_history_is_returned_in_seq_order_even_when_published_out_of_order(
+    broker: Broker,
+) -> None:
+    channel = unique("room:12")
+    for seq in (2, 3, 1):
+        await broker.publish(channel, f"d{seq}".encode(), seq=seq)
+    assert await broker.history(channel, 0, 3) == [b"d1", b"d2", b"d3"]
+
+
+async def test_history_with_a_hole_is_incomplete(broker: Broker) -> None:
+    channel = unique("room:13")
+    for seq in (1, 2, 4):
+        await broker.publish(channel, f"d{seq}".encode(), seq=seq)
+    assert await broker.history(channel, 0, 4) is None
+    assert await broker.history(channel, 1, 4) is None
+    assert await broker.history(channel, 0, 2) == [b"d1", b"d2"]
+    assert await broker.history(channel, 3, 4) == [b"d4"]
+
+
+async def test_history_keeps_only_the_newest_events_up_to_the_cap(broker: Broker) -> None:
+    channel = unique("room:14")
+    for seq in range(1, 9):
+        await broker.publish(channel, f"d{seq}".encode(), seq=seq)
+    assert await broker.history(channel, 3, 8) == [b"d4", b"d5", b"d6", b"d7", b"d8"]
+    assert await broker.history(channel, 2, 8) is None  # seq 3 fell off the cap of 5
+    assert await broker.history(channel, 0, 1) is None
+
+
+async def test_republishing_a_seq_replaces_it(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel = unique("room:15")
+    await broker.subscribe(channel)
+    await broker.publish(channel, b"d1", seq=1)
+    await broker.publish(channel, b"d2 first", seq=2)
+    await broker.publish(channel, b"d2 again", seq=2)
+    await broker.publish(channel, b"d2 again", seq=2)
+    assert await broker.history(channel, 0, 2) == [b"d1", b"d2 again"]
+    assert await broker.history(channel, 1, 2) == [b"d2 again"]
+    # Replacing is about history; every publish is still fanned out (subscribers de-dupe).
+    await inbox.until(lambda: len(inbox.of(channel)) == 4)
+
+
+async def test_republished_seqs_do_not_push_others_out_of_the_capped_history(
+    broker: Broker,
+) -> None:
+    channel = unique("room:16")
+    for seq in range(1, 6):
+        await broker.publish(channel, f"d{seq}".encode(), seq=seq)
+    for _ in range(3):
+        await broker.publish(channel, b"d5 retried", seq=5)
+    assert await broker.history(channel, 0, 5) == [b"d1", b"d2", b"d3", b"d4", b"d5 retried"]
+
+
+# --- presence --------------------------------------------------------------------------------
+
+
+def members(entries: list[PresenceEntry]) -> list[str]:
+    return sorted(e.member() for e in entries)
+
+
+async def test_presence_add_is_first_only_for_the_users_first_connection(broker: Broker) -> None:
+    channel = unique("room:20")
+    assert await broker.presence_add(channel, ASHA_PHONE, 30) is True
+    assert await broker.presence_add(channel, ASHA_LAPTOP, 30) is False
+    assert await broker.presence_add(channel, RAVI, 30) is True
+    # Re-adding (refreshing) an entry while another of the user's is live is not "first".
+    assert await broker.presence_add(channel, ASHA_PHONE, 30) is False
+    assert members(await broker.presence_list(channel)) == members([ASHA_PHONE, ASHA_LAPTOP, RAVI])
+
+
+async def test_presence_list_parses_entries_back_exactly(broker: Broker) -> None:
+    channel = unique("room:21")
+    odd = PresenceEntry(user_id=9, name="Zoë | the | pipe", node="node-z", conn_id="c9")
+    await broker.presence_add(channel, odd, 30)
+    assert await broker.presence_list(channel) == [odd]
+    assert await broker.presence_list(unique("room:empty")) == []
+
+
+async def test_presence_remove_is_last_only_for_the_users_last_connection(
+    broker: Broker,
+) -> None:
+    channel = unique("room:22")
+    for entry in (ASHA_PHONE, ASHA_LAPTOP, RAVI):
+        await broker.presence_add(channel, entry, 30)
+    assert await broker.presence_remove(channel, ASHA_PHONE) is False
+    assert members(await broker.presence_list(channel)) == members([ASHA_LAPTOP, RAVI])
+    assert await broker.presence_remove(channel, ASHA_LAPTOP) is True
+    assert await broker.presence_remove(channel, ASHA_LAPTOP) is False  # not there any more
+    assert await broker.presence_list(channel) == [RAVI]
+    assert await broker.presence_remove(channel, RAVI) is True
+    assert await broker.presence_list(channel) == []
+
+
+async def test_presence_refresh_extends_the_expiry(broker: Broker) -> None:
+    channel = unique("room:23")
+    await broker.presence_add(channel, ASHA_PHONE, 0.3)
+    await broker.presence_add(channel, RAVI, 0.3)  # added later: expires no earlier
+    await broker.presence_refresh([(channel, ASHA_PHONE)], 60)
+
+    async def ravi_expired() -> bool:
+        return RAVI not in await broker.presence_list(channel)
+
+    await eventually(ravi_expired)
+    assert await broker.presence_list(channel) == [ASHA_PHONE]
+
+
+async def test_presence_refresh_of_nothing_is_a_no_op(broker: Broker) -> None:
+    await broker.presence_refresh([], 30)
+
+
+async def test_presence_refresh_does_not_resurrect_a_removed_entry(broker: Broker) -> None:
+    channel = unique("room:24")
+    await broker.presence_add(channel, ASHA_PHONE, 30)
+    await broker.presence_remove(channel, ASHA_PHONE)
+    await broker.presence_refresh([(channel, ASHA_PHONE)], 30)
+    assert await broker.presence_list(channel) == []
+
+
+async def test_an_expired_entry_is_swept_exactly_once(broker: Broker) -> None:
+    channel = unique("room:25")
+    await broker.presence_add(channel, ASHA_PHONE, 0.2)
+    await broker.presence_add(channel, RAVI, 60)
+
+    async def asha_expired() -> bool:
+        return ASHA_PHONE not in await broker.presence_list(channel)
+
+    await eventually(asha_expired)
+    assert await broker.presence_list(channel) == [RAVI]
+    sweeps = await asyncio.gather(*(broker.presence_sweep(channel) for _ in range(3)))
+    assert sorted(len(s) for s in sweeps) == [0, 0, 1]
+    assert [entry for s in sweeps for entry in s] == [ASHA_PHONE]
+    assert await broker.presence_sweep(channel) == []
+    assert await broker.presence_list(channel) == [RAVI]
+
+
+async def test_an_expired_entry_of_a_user_still_online_elsewhere_is_not_gone(
+    broker: Broker,
+) -> None:
+    channel = unique("room:26")
+    await broker.presence_add(channel, ASHA_PHONE, 0.2)
+    await broker.presence_add(channel, ASHA_LAPTOP, 60)
+
+    async def phone_expired() -> bool:
+        return ASHA_PHONE not in await broker.presence_list(channel)
+
+    await eventually(phone_expired)
+    assert await broker.presence_sweep(channel) == []
+    assert await broker.presence_list(channel) == [ASHA_LAPTOP]
+    # The expired entry was dropped by the sweep: the laptop is now Asha's last entry.
+    assert await broker.presence_remove(channel, ASHA_PHONE) is False
+    assert await broker.presence_remove(channel, ASHA_LAPTOP) is True
+
+
+async def test_an_expired_entry_does_not_count_as_the_users_connection(broker: Broker) -> None:
+    channel = unique("room:27")
+    await broker.presence_add(channel, ASHA_PHONE, 0.2)
+
+    async def phone_expired() -> bool:
+        return ASHA_PHONE not in await broker.presence_list(channel)
+
+    await eventually(phone_expired)
+    # Asha is offline although her phone's entry was never swept: the laptop is "first".
+    assert await broker.presence_add(channel, ASHA_LAPTOP, 60) is True
+
+
+# --- short-lived keys ------------------------------------------------------------------------
+
+
+async def test_a_key_can_be_taken_once(broker: Broker) -> None:
+    key = unique("ticket")
+    assert await broker.has_key(key) is False
+    assert await broker.take_key(key) is None
+    await broker.set_key(key, "user 7 ✓", 30)
+    assert await broker.has_key(key) is True
+    assert await broker.take_key(key) == "user 7 ✓"
+    assert await broker.take_key(key) is None
+    assert await broker.has_key(key) is False
+
+
+async def test_concurrent_takes_of_one_key_succeed_once(broker: Broker) -> None:
+    key = unique("ticket")
+    await broker.set_key(key, "7", 30)
+    taken = await asyncio.gather(*(broker.take_key(key) for _ in range(5)))
+    assert sorted(taken, key=str) == ["7", None, None, None, None]
+
+
+async def test_a_key_expires(broker: Broker) -> None:
+    key = unique("ticket")
+    await broker.set_key(key, "7", 0.2)
+    started = time.monotonic()
+    assert await broker.has_key(key) is True
+
+    async def gone() -> bool:
+        return not await broker.has_key(key)
+
+    await eventually(gone)
+    assert time.monotonic() - started < 5
+    assert await broker.take_key(key) is None
+
+
+async def test_setting_a_key_again_replaces_its_value(broker: Broker) -> None:
+    key = unique("ticket")
+    await broker.set_key(key, "first", 30)
+    await broker.set_key(key, "second", 30)
+    assert await broker.take_key(key) == "second"
+
+
+async def test_claim_key_succeeds_once_until_the_key_expires(broker: Broker) -> None:
+    key = unique("revoked")
+    claims = await asyncio.gather(*(broker.claim_key(key, "1", 0.3) for _ in range(4)))
+    assert sorted(claims) == [False, False, False, True]
+    assert await broker.has_key(key) is True
+
+    async def gone() -> bool:
+        return not await broker.has_key(key)
+
+    await eventually(gone)
+    assert await broker.claim_key(key, "1", 30) is True
+
+
+# --- Redis only: several workers, and a Redis restart ------------------------------------------
+
+
+async def test_two_workers_sharing_a_prefix_both_receive_each_others_publishes(
+    backing: Backing, redis_prefix: str
+) -> None:
+    prefix = f"{redis_prefix}-{unique('workers')}"
+    one = RedisBroker(backing.redis_url, "worker-1", prefix=prefix, history_cap=HISTORY_CAP)
+    two = RedisBroker(backing.redis_url, "worker-2", prefix=prefix, history_cap=HISTORY_CAP)
+    inbox_one, inbox_two = attach(one), attach(two)
+    await one.start()
+    await two.start()
+    try:
+        channel = "room:42"
+        await one.subscribe(channel)
+        await two.subscribe(channel)
+        await one.publish(channel, b"from one")
+        await two.publish(channel, b"from two", seq=1)
+        await inbox_one.until(lambda: len(inbox_one.of(channel)) == 2)
+        await inbox_two.until(lambda: len(inbox_two.of(channel)) == 2)
+        assert inbox_one.of(channel) == inbox_two.of(channel) == [b"from one", b"from two"]
+        # History and presence are shared too.
+        assert await one.history(channel, 0, 1) == [b"from two"]
+        assert await two.presence_add(channel, ASHA_PHONE, 30) is True
+        assert await one.presence_add(channel, ASHA_LAPTOP, 30) is False
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_workers_with_different_prefixes_do_not_see_each_other(
+    backing: Backing, redis_prefix: str
+) -> None:
+    mine = RedisBroker(backing.redis_url, "w1", prefix=f"{redis_prefix}-{unique('mine')}")
+    theirs = RedisBroker(backing.redis_url, "w2", prefix=f"{redis_prefix}-{unique('theirs')}")
+    inbox = attach(mine)
+    await mine.start()
+    await theirs.start()
+    try:
+        marker = unique("fence")
+        await mine.subscribe("room:1")
+        await mine.subscribe(marker)
+        await theirs.publish("room:1", b"other deployment", seq=1)
+        await fence(mine, inbox, marker)
+        assert inbox.of("room:1") == []
+        assert await mine.history("room:1", 0, 1) is None
+    finally:
+        await mine.close()
+        await theirs.close()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    proc = RedisProcess()
+    proc.start()
+    yield proc
+    proc.kill()
+
+
+async def test_subscriptions_survive_a_redis_restart_and_the_reconnect_hook_runs(
+    private_redis: RedisProcess,
+) -> None:
+    prefix = unique("restart")
+    worker = RedisBroker(private_redis.url, "worker", prefix=prefix)
+    inbox = attach(worker)
+    await worker.start()
+    try:
+        await worker.subscribe("room:1")
+        await worker.subscribe("room:2")
+        await worker.publish("room:1", b"before")
+        await inbox.until(lambda: inbox.of("room:1") == [b"before"])
+        assert inbox.reconnects == 0
+
+        private_redis.kill()
+        private_redis.start()  # same port: a restart, not a failover
+        await inbox.until(lambda: inbox.reconnects >= 1, within=30)
+
+        fresh = RedisBroker(private_redis.url, "other-worker", prefix=prefix)
+        try:
+            await fresh.publish("room:1", b"after restart")
+            await fresh.publish("room:2", b"after restart", seq=1)
+        finally:
+            await fresh.close()
+        await inbox.until(lambda: inbox.of("room:1") == [b"before", b"after restart"])
+        await inbox.until(lambda: inbox.of("room:2") == [b"after restart"])
+        assert inbox.reconnects == 1
+    finally:
+        await worker.close()
+
+
+async def test_the_workers_own_commands_work_again_once_redis_is_back(
+    private_redis: RedisProcess,
+) -> None:
+    """A Redis restart is not an outage for callers once Redis is back: no command fails.
+
+    The worker used its command connection before the restart; the first commands after it
+    must reconnect transparently instead of failing on the dead pooled connection.
+    """
+    worker = RedisBroker(private_redis.url, "worker", prefix=unique("restart"))
+    inbox = attach(worker)
+    await worker.start()
+    try:
+        await worker.subscribe("room:1")
+        await worker.set_key("warm", "1", 30)  # the command connection is in use
+        private_redis.kill()
+        private_redis.start()
+        await inbox.until(lambda: inbox.reconnects >= 1, within=30)
+
+        await worker.publish("room:1", b"after restart", seq=1)
+        assert await worker.presence_add("room:1", ASHA_PHONE, 30) is True
+        await worker.set_key("ticket", "7", 30)
+        assert await worker.take_key("ticket") == "7"
+        await inbox.until(lambda: inbox.of("room:1") == [b"after restart"])
+        assert await worker.history("room:1", 0, 1) == [b"after restart"]
+    finally:
+        await worker.close()
+
+
+async def test_a_concurrent_subscriber_is_not_told_it_is_subscribed_when_it_is_not() -> None:
+    """`subscribe` returns only once the subscription is confirmed, for EVERY caller.
+
+    Redis is unreachable, so the first caller's subscription cannot be confirmed; a second
+    caller for the same channel, arriving while the first is in flight, must not return as
+    if it were subscribed (it would silently receive nothing).
+    """
+    worker = RedisBroker(f"redis://127.0.0.1:{free_port()}/0", "worker", prefix=unique("down"))
+    await worker.start()
+    try:
+        first = asyncio.create_task(worker.subscribe("room:1"))
+        await asyncio.sleep(0)  # the first caller starts and waits for the connection
+        with pytest.raises(ConnectionError):
+            await worker.subscribe("room:1")
+        with pytest.raises(ConnectionError):
+            await first
+    finally:
+        await worker.close()
