@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from app import embedded, logs
-from app.settings import Settings, get_settings
+from app.settings import Environment, Settings, get_settings
 
 log = logging.getLogger("parley.cli")
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     with services_up(settings) as ready:
         migrate(ready)
-        _seed(ready, only_if_empty=True)
+        if ready.env is not Environment.production:  # never a known demo password in prod
+            _seed(ready, only_if_empty=True)
         print(f"\n  Parley is running at http://{args.host}:{args.port}/  (API docs: /docs)\n")
         uvicorn.run(
             "app.main:create_app",

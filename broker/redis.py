@@ -39,14 +39,14 @@ class RedisBroker(Broker):
         self._prefix = prefix
         self._cap = history_cap
         # Commands retry a few times on a dropped connection (a restarted Redis leaves every
-        # pooled connection stale). Retrying a durable publish is safe: the history replaces
-        # the seq and hubs drop duplicates.
+        # pooled connection stale), not on timeouts, where the command may have run.
+        # Retrying a durable publish is safe: history replaces the seq, hubs drop duplicates.
         self._redis: aioredis.Redis = aioredis.from_url(
             url,
             socket_connect_timeout=2,
             socket_timeout=5,
             retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            retry_on_error=[RedisConnectionError],
         )
         # The pub/sub connection gets its own client with retries off: redis-py's silent
         # internal reconnect would lose subscriptions; our read loop owns reconnection.

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import secrets
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,9 @@ class WsClient:
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
         self.hello: dict[str, Any] = {}
+        # Frames read while waiting for a reply (an own `message` can overtake its `ack`);
+        # later reads get them first, in arrival order.
+        self._stash: deque[dict[str, Any]] = deque()
 
     @classmethod
     async def open(
@@ -101,6 +105,11 @@ class WsClient:
         await self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
 
     async def recv(self, within: float = 10) -> dict[str, Any]:
+        if self._stash:
+            return self._stash.popleft()
+        return await self._read(within)
+
+    async def _read(self, within: float) -> dict[str, Any]:
         raw = await asyncio.wait_for(self.conn.recv(), within)
         frame: dict[str, Any] = json.loads(raw)
         return frame
@@ -123,9 +132,10 @@ class WsClient:
         await self.send({**frame, "ref": ref})
         async with asyncio.timeout(within):
             while True:
-                reply = await self.recv(within)
+                reply = await self._read(within)
                 if reply.get("ref") == ref:
                     return reply
+                self._stash.append(reply)
 
     async def subscribe(self, channel: str, since: int | None = None) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "subscribe", "channel": channel}
