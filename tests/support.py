@@ -143,7 +143,9 @@ class WsClient:
             frame["since"] = since
         reply = await self.request(frame)
         assert reply["type"] == "subscribed", reply
-        presence = await self.recv()
+        # PROTOCOL.md: `presence` comes right after `subscribed` (frames read earlier but
+        # not consumed yet stay stashed for later reads).
+        presence = await self._read(10)
         assert presence["type"] == "presence", presence
         return reply
 
