@@ -1,0 +1,111 @@
+"""The AsyncAPI 3.0 description of `/ws`, generated from the frame and event models.
+
+Generated, never hand-edited, so it cannot drift from the code: `make asyncapi` rewrites
+docs/asyncapi.json and a test fails when the committed file differs from `build()`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, TypeAdapter
+
+from domain.events import JoinEvent, LeaveEvent, MessageEvent, PresenceEvent, TypingEvent
+from realtime import frames
+
+CLIENT: list[type[BaseModel]] = [
+    frames.AuthFrame,
+    frames.RefreshFrame,
+    frames.PingFrame,
+    frames.PongFrame,
+    frames.SubscribeFrame,
+    frames.UnsubscribeFrame,
+    frames.SendFrame,
+    frames.TypingFrame,
+    frames.ReadFrame,
+]
+SERVER: list[type[BaseModel]] = [
+    frames.HelloFrame,
+    frames.RefreshedFrame,
+    frames.ServerPongFrame,
+    frames.ServerPingFrame,
+    frames.SubscribedFrame,
+    frames.UnsubscribedFrame,
+    frames.AckFrame,
+    frames.MarkedFrame,
+    frames.ErrorFrame,
+    MessageEvent,
+    TypingEvent,
+    PresenceEvent,
+    JoinEvent,
+    LeaveEvent,
+]
+
+
+def _name(model: type[BaseModel]) -> str:
+    return model.__name__
+
+
+def frame_type(model: type[BaseModel]) -> str:
+    """The literal `type` a frame carries on the wire."""
+    (value,) = get_args(model.model_fields["type"].annotation)
+    return str(value)
+
+
+def build() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in CLIENT + SERVER:
+        mode: Literal["validation", "serialization"] = (
+            "validation" if model in CLIENT else "serialization"
+        )
+        schema = TypeAdapter(model).json_schema(
+            mode=mode, ref_template="#/components/schemas/{model}"
+        )
+        schemas.update(schema.pop("$defs", {}))
+        schemas[_name(model)] = schema
+    messages = {
+        _name(m): {
+            "name": _name(m),
+            "title": frame_type(m),
+            "summary": (m.__doc__ or "").strip().split("\n")[0],
+            "payload": {"$ref": f"#/components/schemas/{_name(m)}"},
+        }
+        for m in CLIENT + SERVER
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Parley WebSocket protocol",
+            "version": "1",
+            "description": "See docs/protocol.md for semantics, errors and close codes.",
+        },
+        "channels": {
+            "ws": {
+                "address": "/ws",
+                "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+            }
+        },
+        "operations": {
+            "clientSends": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/ws"},
+                "messages": [{"$ref": f"#/channels/ws/messages/{_name(m)}"} for m in CLIENT],
+            },
+            "serverSends": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/ws"},
+                "messages": [{"$ref": f"#/channels/ws/messages/{_name(m)}"} for m in SERVER],
+            },
+        },
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
