@@ -41,13 +41,18 @@ class RedisBroker(Broker):
         # Commands retry a few times on a dropped connection (a restarted Redis leaves every
         # pooled connection stale), not on timeouts, where the command may have run.
         # Retrying a durable publish is safe: history replaces the seq, hubs drop duplicates.
-        self._redis: aioredis.Redis = aioredis.from_url(
+        # A blocking pool: a burst of commands (thousands of clients subscribing at once)
+        # waits for a connection instead of failing with MaxConnectionsError.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=64,
+            timeout=5,
             socket_connect_timeout=2,
             socket_timeout=5,
             retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
             retry_on_error=[RedisConnectionError],
         )
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # owns and closes it
         # The pub/sub connection gets its own client with retries off: redis-py's silent
         # internal reconnect would lose subscriptions; our read loop owns reconnection.
         self._sub_client: aioredis.Redis = aioredis.from_url(
