@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -95,6 +96,28 @@ async def server(db: AsyncEngine, settings: Settings) -> AsyncIterator[InProcess
     await srv.start()
     yield srv
     await srv.stop()
+
+
+ApiFactory = Callable[..., AbstractAsyncContextManager[Api]]
+
+
+@pytest.fixture
+def api_with(db: AsyncEngine, backing: Backing, redis_prefix: str, data_dir: Path) -> ApiFactory:
+    """A factory for a real server with some settings changed: `async with api_with(x=1)`."""
+
+    @asynccontextmanager
+    async def open_api(**overrides: object) -> AsyncIterator[Api]:
+        srv = InProcessServer(
+            make_settings(backing, redis_prefix, data_dir, **overrides), free_port()
+        )
+        await srv.start()
+        try:
+            async with httpx.AsyncClient(base_url=srv.url, timeout=20) as http:
+                yield Api(http, srv.ws_url)
+        finally:
+            await srv.stop()
+
+    return open_api
 
 
 @pytest.fixture

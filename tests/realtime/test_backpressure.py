@@ -7,55 +7,29 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
-import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.backing import Backing
-from tests.conftest import make_settings
-from tests.servers import InProcessServer, free_port
+from tests.conftest import ApiFactory
 from tests.support import Api
 
 
 @pytest.fixture
-async def tight_api(
-    db: object, backing: Backing, redis_prefix: str, data_dir: Path
-) -> AsyncIterator[Api]:
+async def tight_api(api_with: ApiFactory) -> AsyncIterator[Api]:
     """A server with a low rate limit."""
-    settings = make_settings(
-        backing,
-        redis_prefix,
-        data_dir,
-        ws_rate_per_second=5,
-        ws_rate_burst=10,
-    )
-    srv = InProcessServer(settings, free_port())
-    await srv.start()
-    async with httpx.AsyncClient(base_url=srv.url, timeout=20) as http:
-        yield Api(http, srv.ws_url)
-    await srv.stop()
+    async with api_with(ws_rate_per_second=5, ws_rate_burst=10) as api:
+        yield api
 
 
 @pytest.fixture
-async def small_queue_api(
-    db: object, backing: Backing, redis_prefix: str, data_dir: Path
-) -> AsyncIterator[Api]:
-    settings = make_settings(
-        backing,
-        redis_prefix,
-        data_dir,
-        ws_outbound_queue=32,
-        ws_rate_per_second=10_000,
-        ws_rate_burst=10_000,
-    )
-    srv = InProcessServer(settings, free_port())
-    await srv.start()
-    async with httpx.AsyncClient(base_url=srv.url, timeout=20) as http:
-        yield Api(http, srv.ws_url)
-    await srv.stop()
+async def small_queue_api(api_with: ApiFactory) -> AsyncIterator[Api]:
+    """A server with a small outbound queue."""
+    async with api_with(
+        ws_outbound_queue=32, ws_rate_per_second=10_000, ws_rate_burst=10_000
+    ) as api:
+        yield api
 
 
 async def test_a_slow_consumer_is_closed_with_4008_while_others_keep_up(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.backing import Backing
-from tests.conftest import make_settings
-from tests.servers import InProcessServer, free_port
+from tests.conftest import ApiFactory
 from tests.support import Api
 
 
@@ -71,15 +68,10 @@ async def test_since_beyond_head_is_not_recovered(api: Api) -> None:
 
 
 @pytest.fixture
-async def small_history_api(
-    db: object, backing: Backing, redis_prefix: str, data_dir: Path
-) -> AsyncIterator[Api]:
-    settings = make_settings(backing, redis_prefix + "-small", data_dir, history_cap=10)
-    srv = InProcessServer(settings, free_port())
-    await srv.start()
-    async with httpx.AsyncClient(base_url=srv.url, timeout=10) as http:
-        yield Api(http, srv.ws_url)
-    await srv.stop()
+async def small_history_api(api_with: ApiFactory) -> AsyncIterator[Api]:
+    """A server whose Redis history keeps only 10 events per channel."""
+    async with api_with(redis_prefix="small-" + secrets.token_hex(3), history_cap=10) as api:
+        yield api
 
 
 async def test_recovery_older_than_redis_history_falls_back_to_postgresql(

@@ -12,17 +12,15 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
 
 from realtime.hub import Hub
-from tests.backing import Backing
-from tests.conftest import make_settings
+from tests.conftest import ApiFactory
 from tests.rest.expect import error_of
-from tests.servers import InProcessServer, free_port
+from tests.servers import InProcessServer
 from tests.support import Api, User
 
 WITHIN = 10.0
@@ -373,18 +371,10 @@ async def test_closing_a_stream_releases_its_connection_and_channel_on_the_serve
 
 
 @pytest.fixture
-async def chatty_api(
-    db: object, backing: Backing, redis_prefix: str, data_dir: Path
-) -> AsyncIterator[Api]:
+async def chatty_api(api_with: ApiFactory) -> AsyncIterator[Api]:
     """A server whose SSE keep-alive period is 1 s instead of 15 s."""
-    settings = make_settings(backing, redis_prefix, data_dir, sse_keepalive_seconds=1)
-    srv = InProcessServer(settings, free_port())
-    await srv.start()
-    try:
-        async with httpx.AsyncClient(base_url=srv.url, timeout=10) as http:
-            yield Api(http, srv.ws_url)
-    finally:
-        await srv.stop()
+    async with api_with(sse_keepalive_seconds=1) as api:
+        yield api
 
 
 async def test_an_idle_stream_gets_keep_alive_comments(chatty_api: Api) -> None:
