@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ class Cluster:
         self.a.stop()
         self.b.stop()
 
+    @asynccontextmanager
+    async def apis(self) -> AsyncIterator[tuple[Api, Api]]:
+        """A REST + WebSocket client for each of the two servers."""
+        async with (
+            httpx.AsyncClient(base_url=self.a.url, timeout=10) as ha,
+            httpx.AsyncClient(base_url=self.b.url, timeout=10) as hb,
+        ):
+            yield Api(ha, self.a.ws_url), Api(hb, self.b.ws_url)
+
 
 def cluster_settings(backing: Backing, prefix: str, data_dir: Path, **extra: Any) -> Settings:
     return make_settings(
@@ -63,11 +73,8 @@ async def cluster(
 
 @pytest.fixture
 async def apis(cluster: Cluster) -> AsyncIterator[tuple[Api, Api]]:
-    async with (
-        httpx.AsyncClient(base_url=cluster.a.url, timeout=10) as ha,
-        httpx.AsyncClient(base_url=cluster.b.url, timeout=10) as hb,
-    ):
-        yield Api(ha, cluster.a.ws_url), Api(hb, cluster.b.ws_url)
+    async with cluster.apis() as pair:
+        yield pair
 
 
 async def test_a_message_sent_on_one_worker_reaches_subscribers_on_the_other(
@@ -186,11 +193,7 @@ async def test_clients_keep_working_across_a_redis_restart(
     private_redis_cluster: tuple[Cluster, Any],
 ) -> None:
     cluster, redis = private_redis_cluster
-    async with (
-        httpx.AsyncClient(base_url=cluster.a.url, timeout=10) as ha,
-        httpx.AsyncClient(base_url=cluster.b.url, timeout=10) as hb,
-    ):
-        on_a, on_b = Api(ha, cluster.a.ws_url), Api(hb, cluster.b.ws_url)
+    async with cluster.apis() as (on_a, on_b):
         asha, ravi = await on_a.user("Asha"), await on_a.user("Ravi")
         room = await on_a.room(asha, ravi)
         channel = f"room:{room}"
@@ -236,11 +239,7 @@ async def test_kill_9_a_worker_and_its_clients_recover_on_the_other(
     doomed_cluster: Cluster,
 ) -> None:
     cluster = doomed_cluster
-    async with (
-        httpx.AsyncClient(base_url=cluster.a.url, timeout=10) as ha,
-        httpx.AsyncClient(base_url=cluster.b.url, timeout=10) as hb,
-    ):
-        on_a, on_b = Api(ha, cluster.a.ws_url), Api(hb, cluster.b.ws_url)
+    async with cluster.apis() as (on_a, on_b):
         asha, ravi = await on_b.user("Asha"), await on_b.user("Ravi")
         room = await on_b.room(asha, ravi)
         channel = f"room:{room}"
@@ -275,8 +274,8 @@ async def test_sigterm_tells_clients_to_reconnect_and_loses_nothing_acked(
     doomed_cluster: Cluster,
 ) -> None:
     cluster = doomed_cluster
-    async with httpx.AsyncClient(base_url=cluster.b.url, timeout=10) as hb:
-        on_a, on_b = Api(hb, cluster.a.ws_url), Api(hb, cluster.b.ws_url)
+    async with cluster.apis() as (on_a, on_b):
+        hb = on_b.http
         asha = await on_b.user("Asha")
         room = await on_b.room(asha)
         channel = f"room:{room}"
