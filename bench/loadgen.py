@@ -1,0 +1,349 @@
+"""Load-generator processes: receivers (many subscribed connections) and a publisher.
+
+Each runs its own uvloop event loop in its own process and talks to the orchestrator only
+through multiprocessing queues: commands in (`ctl`), results and progress out (`out`).
+Everything sent is plain data (tuples, dicts, bytes) so it pickles cheaply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import re
+import resource
+import signal
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.queues import Queue as MpQueue
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import uvloop
+
+from bench.wsclient import WsClient, WsError, authenticate, connect, subscribe
+
+# The message frame as the server serializes it (pydantic, no spaces); the publisher puts
+# its send time in the body as "bench <time.time_ns()>".
+_MESSAGE = b'"type":"message"'
+_FIELDS = re.compile(rb'"seq":(\d+),.*?"body":"bench (\d+)', re.S)
+BODY_PREFIX = "bench "
+
+Spec = tuple[str, str]  # (access token, channel)
+if TYPE_CHECKING:
+    Out: TypeAlias = MpQueue[tuple[Any, ...]]
+else:
+    Out = MpQueue
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class Latencies:
+    """Latencies in microseconds, bucketed by the second they were received in."""
+
+    __slots__ = ("_arr", "_sec", "buckets", "last_ns")
+
+    def __init__(self) -> None:
+        self.last_ns = 0
+        self.buckets: dict[int, array[int]] = {}
+        self._sec = -1
+        self._arr: array[int] = array("q")
+
+    def add(self, now_ns: int, micros: int) -> None:
+        self.last_ns = now_ns
+        sec = now_ns // 1_000_000_000
+        if sec != self._sec:
+            self._sec = sec
+            self._arr = self.buckets.setdefault(sec, array("q"))
+        self._arr.append(micros)
+
+    def export(self) -> dict[int, bytes]:
+        out = {sec: arr.tobytes() for sec, arr in self.buckets.items()}
+        self.buckets, self._sec = {}, -1
+        return out
+
+
+class Tracker:
+    """One receiving connection: its channel, the seqs seen since `base`, anomalies."""
+
+    __slots__ = ("base", "channel", "client", "dups", "lat", "node", "ooo", "seen", "top", "unique")
+
+    def __init__(self, channel: str, lat: Latencies) -> None:
+        self.channel = channel
+        self.lat = lat
+        self.client: WsClient | None = None
+        self.node = ""
+        self.reset(0)
+
+    def reset(self, base: int) -> None:
+        self.base = base
+        self.top = base
+        self.unique = self.dups = self.ooo = 0
+        self.seen = bytearray(256)
+
+    def on_text(self, payload: bytes, now_ns: int) -> bool:
+        if _MESSAGE not in payload:
+            return False
+        m = _FIELDS.search(payload)
+        if m is None:
+            return False
+        seq = int(m[1])
+        self.lat.add(now_ns, (now_ns - int(m[2])) // 1000)
+        idx = seq - self.base
+        if idx <= 0:
+            self.dups += 1  # at or below the step's base: a stale or repeated delivery
+            return True
+        seen = self.seen
+        if idx >= len(seen):
+            seen.extend(bytes(max(idx + 1 - len(seen), len(seen))))
+        if seen[idx]:
+            self.dups += 1
+            return True
+        seen[idx] = 1
+        self.unique += 1
+        if seq < self.top:
+            self.ooo += 1
+        else:
+            self.top = seq
+        return True
+
+
+@dataclass
+class OpenStats:
+    connected: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    retried: Counter[str] = field(default_factory=Counter)
+    nodes: Counter[str] = field(default_factory=Counter)
+
+
+async def _open(tr: Tracker, token: str, host: str, port: int, st: OpenStats) -> None:
+    for attempt in range(3):
+        client: WsClient | None = None
+        try:
+            client = await connect(host, port)
+            hello = await authenticate(client, token)
+            sub = await subscribe(client, tr.channel)
+            tr.client, tr.node = client, str(hello.get("node", "?"))
+            tr.reset(int(sub.get("head", 0)))
+            client.fast = tr.on_text
+            st.connected += 1
+            st.nodes[tr.node] += 1
+            return
+        except (OSError, TimeoutError, WsError, ValueError) as exc:
+            if client is not None:
+                client.close()
+            reason = type(exc).__name__ + ": " + str(exc)[:80]
+            if attempt == 2:
+                st.failed[reason] += 1
+            else:
+                st.retried[reason] += 1
+                await asyncio.sleep(0.5 * (attempt + 1))
+
+
+async def _receivers(
+    proc: int, host: str, port: int, specs: list[Spec], ctl: Out, out: Out, concurrency: int
+) -> None:
+    lat = Latencies()
+    trackers = [Tracker(channel, lat) for _, channel in specs]
+    st = OpenStats()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(tr: Tracker, token: str) -> None:
+        async with gate:
+            await _open(tr, token, host, port, st)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(tr, tok) for tr, (tok, _) in zip(trackers, specs, strict=True)))
+    out.put(
+        (
+            "ready",
+            proc,
+            {
+                "connected": st.connected,
+                "failed": dict(st.failed),
+                "retried": dict(st.retried),
+                "nodes": dict(st.nodes),
+                "seconds": time.monotonic() - started,
+            },
+        )
+    )
+    last_progress = 0.0
+    while True:
+        try:
+            cmd = ctl.get_nowait()
+        except queue.Empty:
+            cmd = None
+        if cmd is None:
+            now = time.monotonic()
+            if now - last_progress >= 0.5:
+                last_progress = now
+                out.put(("progress", proc, sum(t.unique for t in trackers)))
+            await asyncio.sleep(0.1)
+            continue
+        if cmd[0] == "stop":
+            break
+        if cmd[0] == "reset":  # ("reset", {channel: base seq})
+            lat.export()
+            for tr in trackers:
+                tr.reset(cmd[1].get(tr.channel, tr.top))
+            out.put(("reset", proc))
+        elif cmd[0] == "report":  # ("report", {channel: final head})
+            out.put(("report", proc, _report(trackers, cmd[1], lat)))
+    for tr in trackers:
+        if tr.client is not None:
+            tr.client.close()
+    await asyncio.gather(*(t.client.wait_closed(5) for t in trackers if t.client is not None))
+
+
+def _report(trackers: list[Tracker], finals: dict[str, int], lat: Latencies) -> dict[str, Any]:
+    r: dict[str, Any] = {"unique": 0, "expected": 0, "missing": 0, "dups": 0, "ooo": 0}
+    closed: Counter[str] = Counter()
+    worst: list[tuple[int, str]] = []
+    for tr in trackers:
+        if tr.client is None:
+            continue
+        code = tr.client.close_code
+        if code is not None:
+            closed[str(code)] += 1
+        expected = max(0, finals.get(tr.channel, tr.base) - tr.base)
+        missing = max(0, expected - tr.unique)
+        r["unique"] += tr.unique
+        r["expected"] += expected
+        r["missing"] += missing
+        r["dups"] += tr.dups
+        r["ooo"] += tr.ooo
+        if missing or tr.dups or tr.ooo:
+            worst.append((missing + tr.dups + tr.ooo, f"{tr.channel} m{missing} d{tr.dups}"))
+    worst.sort(reverse=True)
+    r["closed"] = dict(closed)
+    r["worst"] = [w for _, w in worst[:5]]
+    r["open"] = sum(1 for t in trackers if t.client is not None and t.client.close_code is None)
+    r["last_recv"] = lat.last_ns / 1e9
+    r["latency"] = lat.export()
+    return r
+
+
+def receiver_main(
+    proc: int, host: str, port: int, specs: list[Spec], ctl: Out, out: Out, concurrency: int
+) -> None:
+    """Entry point of a receiver process."""
+    raise_nofile()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator handles Ctrl-C
+    try:
+        uvloop.run(_receivers(proc, host, port, specs, ctl, out, concurrency))
+    except Exception as exc:
+        out.put(("failed", proc, repr(exc)))
+        raise
+
+
+# --- publisher ---------------------------------------------------------------------------------
+@dataclass
+class PubState:
+    sent_ns: dict[str, int] = field(default_factory=dict)
+    ack_us: array[int] = field(default_factory=lambda: array("q"))
+    acked: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    heads: dict[str, int] = field(default_factory=dict)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    done_sending: bool = False
+    last_ack: int = 0
+
+    def settle(self) -> None:
+        if self.done_sending and not self.sent_ns:
+            self.answered.set()
+
+
+def _on_publisher_frame(state: PubState, frame: dict[str, Any]) -> None:
+    now = time.time_ns()
+    kind = frame.get("type")
+    if kind == "ack":
+        sent = state.sent_ns.pop(str(frame.get("ref")), None)
+        if sent is not None:
+            state.acked += 1
+            state.last_ack = now
+            state.ack_us.append((now - sent) // 1000)
+        channel, seq = str(frame.get("channel")), int(frame.get("seq", 0))
+        state.heads[channel] = max(state.heads.get(channel, 0), seq)
+    elif kind == "error":
+        state.sent_ns.pop(str(frame.get("ref")), None)
+        state.errors[str(frame.get("code"))] += 1
+    state.settle()
+
+
+async def _publish(
+    host: str, port: int, pubs: list[Spec], rate: float, duration: float, tag: str
+) -> dict[str, Any]:
+    state = PubState()
+
+    async def one(token: str, channel: str) -> tuple[WsClient, str]:
+        client = await connect(host, port)
+        client.on_frame = lambda frame: _on_publisher_frame(state, frame)
+        await authenticate(client, token)
+        return client, channel
+
+    clients = await asyncio.gather(*(one(token, channel) for token, channel in pubs))
+    total = int(rate * duration)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+    wall_start = time.time()
+    i = 0
+    max_lag = 0.0
+    while i < total:
+        now = loop.time()
+        due = min(total, int((now - start) * rate) + 1)
+        if due > i:
+            max_lag = max(max_lag, now - (start + i / rate))
+        while i < due:
+            client, channel = clients[i % len(clients)]
+            ref = f"p{i}"
+            ns = time.time_ns()
+            state.sent_ns[ref] = ns
+            frame = (
+                f'{{"type":"send","ref":"{ref}","channel":"{channel}",'
+                f'"client_id":"{tag}-{i}","body":"{BODY_PREFIX}{ns}"}}'
+            )
+            client.send_raw(frame.encode())
+            i += 1
+        await asyncio.sleep(0.002)
+    send_seconds = loop.time() - start
+    state.done_sending = True
+    state.settle()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(state.answered.wait(), 30)
+    closed = Counter(str(c.close_code) for c, _ in clients if c.close_code is not None)
+    for client, _ in clients:
+        client.close()
+    return {
+        "sent": total,
+        "publishers": len(clients),
+        "acked": state.acked,
+        "unanswered": len(state.sent_ns),
+        "errors": dict(state.errors),
+        "closed": dict(closed),
+        "ack_us": state.ack_us.tobytes(),
+        "heads": state.heads,
+        "send_seconds": send_seconds,
+        "max_lag": max_lag,
+        "wall_start": wall_start,
+        "wall_end": wall_start + send_seconds,
+        "last_ack": state.last_ack / 1e9,
+    }
+
+
+def publisher_main(
+    host: str, port: int, pubs: list[Spec], rate: float, duration: float, tag: str, out: Out
+) -> None:
+    """Entry point of the publisher process: one step at a fixed rate, then the result."""
+    raise_nofile()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        out.put(("published", 0, uvloop.run(_publish(host, port, pubs, rate, duration, tag))))
+    except Exception as exc:
+        out.put(("failed", -1, repr(exc)))
+        raise

@@ -1,0 +1,345 @@
+"""docs/benchmarks.md: the latest run in full, the issue's targets, and a history.
+
+The page is rewritten wholesale on every run. Two things survive a rewrite: the history
+(kept as JSON in an HTML comment at the end of the page) and the hand-written analysis
+between the `analysis:start` / `analysis:end` markers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.server import ROOT
+
+HISTORY_OPEN, HISTORY_CLOSE = "<!-- bench-history", "bench-history -->"
+ANALYSIS_OPEN, ANALYSIS_CLOSE = "<!-- analysis:start -->", "<!-- analysis:end -->"
+TARGET_RATE, TARGET_CONNS, TARGET_P99_MS = 1000.0, 2000, 100.0
+TARGET_IDLE, TARGET_IDLE_BYTES = 10000, 50 * 1000
+KEEP_HISTORY = 60
+
+
+def machine(nofile: int) -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+
+    dirty = len([line for line in git("status", "--porcelain").splitlines() if line.strip()])
+    versions = {}
+    for pkg in ("uvicorn", "uvloop", "websockets", "fastapi", "redis", "asyncpg", "sqlalchemy"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "-"
+    return {
+        "cpu": model,
+        "cores": os.cpu_count() or 0,
+        "ram_gib": psutil.virtual_memory().total / 2**30,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "nofile": nofile,
+        "versions": versions,
+        "code": f"{git('rev-parse', '--short', 'HEAD')}"
+        + (f" + {dirty} uncommitted changes in the tree" if dirty else ""),
+    }
+
+
+def _ms(v: float) -> str:
+    return "-" if v is None or math.isnan(v) else (f"{v:.1f}" if v < 100 else f"{v:.0f}")
+
+
+def _n(v: float) -> str:
+    return "-" if v is None or math.isnan(v) else f"{v:,.0f}"
+
+
+def _codes(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in sorted(d.items())) or "0"
+
+
+def step_line(s: dict[str, Any]) -> str:
+    lat = s["latency"]
+    return (
+        f"{s['rate']:g} msg/s: stored {s['stored_per_s']:.0f}/s, delivered "
+        f"{_n(s['delivered_per_s_steady'])}/s (offered {_n(s['offered_per_s'])}/s), "
+        f"p50 {_ms(lat['p50'])} ms p99 {_ms(lat['p99'])} ms max {_ms(lat['max'])} ms, "
+        f"missing {s['missing']} dup {s['dups']} ooo {s['ooo']}, closed {_codes(s['closed'])}, "
+        f"server CPU {s['resources'].get('cpu_server', 0):.0f}%"
+    )
+
+
+def _fanout_ok(s: dict[str, Any]) -> bool:
+    return (
+        s["missing"] == 0
+        and s["dups"] == 0
+        and s["ooo"] == 0
+        and not s["closed"]
+        and s["latency"]["p99"] < TARGET_P99_MS
+        and s["delivered_per_s_steady"] >= 0.95 * s["offered_per_s"]
+    )
+
+
+def targets(rec: dict[str, Any]) -> list[str]:
+    rows = ["| Target (from the issue) | Measured | Reached |", "| --- | --- | --- |"]
+    fan = rec.get("fanout", {})
+    steps = [s for s in fan.get("steps", []) if s["rate"] >= TARGET_RATE]
+    name = "2,000 connections in 20 rooms, 1,000 msg/s = 100,000 deliveries/s, p99 < 100 ms"
+    if rec["args"]["connections"] >= TARGET_CONNS and steps:
+        s = steps[0]
+        rows.append(
+            f"| {name} | {_n(s['delivered_per_s_steady'])} deliveries/s (of "
+            f"{_n(s['offered_per_s'])}/s offered), p99 {_ms(s['latency']['p99'])} ms, "
+            f"missing {s['missing']} / dup {s['dups']} / ooo {s['ooo']}, "
+            f"closed {_codes(s['closed'])} | {'yes' if _fanout_ok(s) else '**no**'} |"
+        )
+    else:
+        rows.append(f"| {name} | not run at this size (see the history) | - |")
+    idle = rec.get("idle")
+    name = "10,000 idle authenticated connections, under 50 KB RSS each"
+    if idle and rec["args"]["idle"] >= TARGET_IDLE:
+        ok = idle["connected"] >= TARGET_IDLE and idle["per_conn"] < TARGET_IDLE_BYTES
+        rows.append(
+            f"| {name} | {idle['connected']:,} open, {idle['per_conn'] / 1000:.1f} KB each "
+            f"| {'yes' if ok else '**no**'} |"
+        )
+    else:
+        rows.append(f"| {name} | not run at this size (see the history) | - |")
+    return rows
+
+
+def fanout_section(fan: dict[str, Any]) -> list[str]:
+    out = [
+        f"Connections: {fan['connected']:,} open (failed: {_codes(fan['failed'])}) in "
+        f"{fan['open_seconds']:.1f} s (attempts that failed and were retried: "
+        f"{_codes(fan.get('retried', {}))}); spread over workers: "
+        + ", ".join(f"`{k}` {v:,}" for k, v in sorted(fan["nodes"].items())),
+        "",
+        "| Publish rate (msg/s) | Stored msg/s | Deliveries offered/s | Delivered/s (steady) "
+        "| Latency p50 / p99 / max (ms) | p99 steady (ms) | Missing / dup / out-of-order "
+        "| Closed by server | Acks (p50 / p99 ms) | Server CPU, % of a core (busiest worker) "
+        "| Load gen CPU | PostgreSQL CPU | Redis CPU | Other processes | Machine busy "
+        "| Last delivery after last send (s) |",
+        "| " + " | ".join(["---"] * 16) + " |",
+    ]
+    for s in fan["steps"]:
+        r, lat, ack = s["resources"], s["latency"], s["ack"]
+        out.append(
+            f"| {s['rate']:g} | {s['stored_per_s']:.0f} | {_n(s['offered_per_s'])} "
+            f"| {_n(s['delivered_per_s_steady'])} "
+            f"| {_ms(lat['p50'])} / {_ms(lat['p99'])} / {_ms(lat['max'])} "
+            f"| {_ms(s['latency_steady']['p99'])} | {s['missing']} / {s['dups']} / {s['ooo']} "
+            f"| {_codes(s['closed'])} | {s['acked']:,}/{s['sent']:,} ({_ms(ack['p50'])} / "
+            f"{_ms(ack['p99'])}) | {r.get('cpu_server', 0):.0f} "
+            f"({r.get('cpu_busiest_worker', 0):.0f}) "
+            f"| {r.get('cpu_loadgen', 0):.0f} | {r.get('cpu_postgres', 0):.0f} "
+            f"| {r.get('cpu_redis', 0):.0f} | {r.get('cpu_other', 0):.0f} "
+            f"| {r.get('machine', 0):.0f} "
+            f"| {s['drain_seconds']:.1f} |"
+        )
+    errors = {k: v for s in fan["steps"] for k, v in s["send_errors"].items()}
+    if errors:
+        out += ["", f"Send errors: {_codes(errors)}."]
+    if fan.get("server_log"):
+        out += ["", "Server log (WARNING/ERROR lines, count):", ""]
+        out += [f"- {v} x `{k}`" for k, v in fan["server_log"].items()]
+    return out
+
+
+def idle_section(idle: dict[str, Any]) -> list[str]:
+    r = idle["resources"]
+    out = [
+        "| Idle connections open | Failed | Time to open (s) | Server RSS before (MiB) "
+        "| after (MiB) | Per connection (KB) | Server CPU while idle (% of a core) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| {idle['connected']:,} | {_codes(idle['failed'])} | {idle['open_seconds']:.1f} "
+        f"| {idle['rss_before'] / 2**20:.0f} | {idle['rss_after'] / 2**20:.0f} "
+        f"| {idle['per_conn'] / 1000:.1f} | {r.get('cpu_server', 0):.0f} |",
+        "",
+        f"Attempts that failed and were retried while opening: {_codes(idle.get('retried', {}))}.",
+        "",
+        "Per worker: "
+        + "; ".join(
+            f"`{w['node']}` {w['connections']:,} connections, +{w['rss_delta'] / 2**20:.0f} MiB "
+            f"({w['per_conn'] / 1000:.1f} KB each)"
+            for w in idle["workers"]
+        ),
+    ]
+    if idle.get("server_log"):
+        out += ["", "Server log (WARNING/ERROR lines, count):", ""]
+        out += [f"- {v} x `{k}`" for k, v in idle["server_log"].items()]
+    return out
+
+
+def observations(rec: dict[str, Any]) -> list[str]:
+    """What this run's own numbers say about the limit (no guessing beyond them)."""
+    cores = rec["machine"]["cores"] * 100
+    out = []
+    for s in rec.get("fanout", {}).get("steps", []):
+        r = s["resources"]
+        share = ", ".join(
+            f"{g} {r.get('cpu_' + g, 0):.0f}%"
+            for g in ("server", "loadgen", "postgres", "redis", "other")
+        )
+        kept_up = s["delivered_per_s_steady"] >= 0.95 * s["offered_per_s"]
+        verdict = "kept up" if kept_up else "fell behind"
+        out.append(
+            f"- {s['rate']:g} msg/s: delivery {verdict} "
+            f"({_n(s['delivered_per_s_steady'])} of {_n(s['offered_per_s'])}/s, drained "
+            f"{s['drain_seconds']:.1f} s after the last send); the machine was "
+            f"{r.get('machine', 0):.0f}% busy ({cores}% = all cores): {share}; "
+            f"stored {s['stored_per_s']:.0f} of {s['rate']:g} msg/s offered"
+            + (
+                f", publisher fell {s['publisher_max_lag_ms']:.0f} ms behind its schedule"
+                if s["publisher_max_lag_ms"] > 50
+                else ""
+            )
+            + "."
+        )
+        if s.get("p99_by_second"):
+            out[-1] += f" p99 by second (ms): {' '.join(map(str, s['p99_by_second'][:40]))}."
+        if s["delivered_per_s_steady"] > 0:
+            per = 1e4 / s["delivered_per_s_steady"]  # % of a core -> µs per delivery
+            out[-1] += (
+                f" Per delivered message: server {r.get('cpu_server', 0) * per:.0f} µs of CPU "
+                f"(publish path included), load generator {r.get('cpu_loadgen', 0) * per:.0f} µs."
+            )
+    return out
+
+
+def _history_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    a = rec["args"]
+    for s in rec.get("fanout", {}).get("steps", []):
+        rows.append(
+            {
+                "date": rec["date"],
+                "label": rec.get("label", ""),
+                "scenario": f"fan-out {a['connections']} conns / {a['rooms']} rooms "
+                f"@ {s['rate']:g} msg/s",
+                "result": f"{_n(s['delivered_per_s_steady'])} of {_n(s['offered_per_s'])} "
+                f"deliveries/s, p50 {_ms(s['latency']['p50'])} / p99 {_ms(s['latency']['p99'])} "
+                f"ms, missing/dup/ooo {s['missing']}/{s['dups']}/{s['ooo']}, "
+                f"closed {_codes(s['closed'])}, "
+                f"server CPU {s['resources'].get('cpu_server', 0):.0f}%",
+            }
+        )
+    if rec.get("idle"):
+        i = rec["idle"]
+        rows.append(
+            {
+                "date": rec["date"],
+                "label": rec.get("label", ""),
+                "scenario": f"idle {a['idle']} conns",
+                "result": f"{i['connected']:,} open, {i['per_conn'] / 1000:.1f} KB RSS each",
+            }
+        )
+    return rows
+
+
+def _previous(path: Path) -> tuple[list[dict[str, Any]], str]:
+    if not path.exists():
+        return [], ""
+    text = path.read_text()
+    history: list[dict[str, Any]] = []
+    if HISTORY_OPEN in text:
+        raw = text.split(HISTORY_OPEN, 1)[1].split(HISTORY_CLOSE, 1)[0]
+        try:
+            history = json.loads(raw)
+        except ValueError:
+            history = []
+    analysis = ""
+    if ANALYSIS_OPEN in text and ANALYSIS_CLOSE in text:
+        analysis = text.split(ANALYSIS_OPEN, 1)[1].split(ANALYSIS_CLOSE, 1)[0].strip("\n")
+    return history, analysis
+
+
+def write(path: Path, rec: dict[str, Any]) -> None:
+    history, analysis = _previous(path)
+    history = (history + _history_rows(rec))[-KEEP_HISTORY:]
+    m, a = rec["machine"], rec["args"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    n_steps = len(rec["fanout"]["steps"]) if "fanout" in rec else 0
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/fanout.py`); rerun it to refresh this page. The "
+        "history at the end and the analysis section are kept across runs.",
+        "",
+        "## Latest run",
+        "",
+        f"- Date: {rec['date']}; took {rec['seconds']:.0f} s",
+        f"- Command: `{rec['command']}`",
+        f"- Code: {m['code']}",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']:.0f} GiB RAM, "
+        f"Python {m['python']}, Linux {m['kernel']}, RLIMIT_NOFILE {m['nofile']}",
+        f"- Libraries: {versions}",
+        f"- Backing services: {rec.get('backing', '?')}",
+        f"- Server: `uvicorn app.main:create_app --factory --workers {a['workers']}` "
+        "(the same WebSocket options as `parley serve`), default outbound queue",
+        f"- Load generator on the same machine: {a['procs']} receiver processes and one "
+        "publisher process (uvloop, a minimal WebSocket client in `bench/wsclient.py`); "
+        f"{a.get('publishers', a['rooms'])} publisher connections spread over the rooms; "
+        f"{a['connections']:,} receivers over {a['rooms']} "
+        f"rooms, {a['duration']:g} s per rate; {n_steps} rate(s)",
+        "",
+        "Latency is receive time minus the send timestamp the publisher put in the body "
+        "(one clock: same machine). It includes the publisher's queueing, the WebSocket "
+        "receive, the PostgreSQL transaction, the Redis publish, the fan-out and the "
+        'receiver\'s own queueing. "Steady" excludes the first and last second.',
+        "",
+        "## Targets",
+        "",
+        *targets(rec),
+        "",
+    ]
+    if "fanout" in rec:
+        lines += ["## Fan-out", "", *fanout_section(rec["fanout"]), ""]
+    if rec.get("idle"):
+        lines += ["## Idle connections (memory)", "", *idle_section(rec["idle"]), ""]
+    lines += [
+        "## What limits it",
+        "",
+        "Measured in the latest run (CPU in % of one core, averaged over the publishing window):",
+        "",
+        *observations(rec),
+        "",
+        ANALYSIS_OPEN,
+        analysis or "(Profile-based analysis goes here; it is kept across runs.)",
+        ANALYSIS_CLOSE,
+        "",
+        "## History",
+        "",
+        "| Date | Label | Scenario | Result |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {h['date']} | {h['label']} | {h['scenario']} | {h['result']} |"
+            for h in reversed(history)
+        ),
+        "",
+        HISTORY_OPEN,
+        json.dumps(history, indent=1),
+        HISTORY_CLOSE,
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
