@@ -11,11 +11,15 @@ from sqlalchemy.ext.asyncio import (
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    # No pool_pre_ping: with asyncpg it costs a BEGIN/ROLLBACK round trip on every checkout
+    # (5-7% of a worker's CPU under load, see docs/benchmarks.md). A dead connection
+    # surfaces as a connection error instead, which transports answer with `unavailable`,
+    # and pool_recycle retires connections before server-side idle timeouts hit them.
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         pool_timeout=10,
     )
 
