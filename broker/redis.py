@@ -85,16 +85,26 @@ class RedisBroker(Broker):
         self._reader = asyncio.create_task(self._read_loop(), name="broker-reader")
 
     async def close(self) -> None:
+        """Stop reading and close every connection; bounded even if Redis misbehaves.
+
+        redis-py can turn a cancellation during connect into a timeout and carry on, so
+        the reader is cancelled until it has really stopped (it also checks `_closing`).
+        """
         self._closing = True
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
-        await self._redis.aclose()
-        await self._sub_client.aclose()
+            for _ in range(5):
+                self._reader.cancel()
+                done, _ = await asyncio.wait({self._reader}, timeout=1)
+                if done:
+                    break
+        for close in (
+            self._pubsub.aclose() if self._pubsub is not None else None,
+            self._redis.aclose(),
+            self._sub_client.aclose(),
+        ):
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(close, 5)
 
     async def ping(self) -> bool:
         try:
@@ -212,7 +222,7 @@ class RedisBroker(Broker):
                         await self._pubsub.aclose()
 
     async def _pump(self, pubsub: Any) -> None:
-        while True:
+        while not self._closing:
             try:
                 msg = await pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
             except RedisTimeoutError:
