@@ -30,6 +30,7 @@ log = logging.getLogger("parley.broker")
 _HISTORY_TTL_SECONDS = 7 * 24 * 3600
 _BACKOFF_MIN, _BACKOFF_MAX = 0.1, 5.0
 _CONFIRM_TIMEOUT = 5.0
+_SILENCE_SECONDS = 15.0
 
 
 class RedisBroker(Broker):
@@ -39,7 +40,8 @@ class RedisBroker(Broker):
         self._prefix = prefix
         self._cap = history_cap
         # Commands retry a few times on a dropped connection (a restarted Redis leaves every
-        # pooled connection stale), not on timeouts, where the command may have run.
+        # pooled connection stale), never on timeouts (supported_errors), where the command
+        # may have run: a retried SET NX or GETDEL would refuse a legitimate user.
         # Retrying a durable publish is safe: history replaces the seq, hubs drop duplicates.
         # A blocking pool: a burst of commands (thousands of clients subscribing at once)
         # waits for a connection instead of failing with MaxConnectionsError.
@@ -49,19 +51,24 @@ class RedisBroker(Broker):
             timeout=5,
             socket_connect_timeout=2,
             socket_timeout=5,
-            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), 3),
+            retry=Retry(
+                ExponentialWithJitterBackoff(base=0.05, cap=1.0),
+                3,
+                supported_errors=(RedisConnectionError,),
+            ),
             retry_on_error=[RedisConnectionError],
         )
         self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # owns and closes it
         # The pub/sub connection gets its own client with retries off: redis-py's silent
         # internal reconnect would lose subscriptions; our read loop owns reconnection.
         self._sub_client: aioredis.Redis = aioredis.from_url(
-            url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+            url, socket_connect_timeout=2, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
         )
         self._pubsub: Any = None
         self._refs: dict[str, int] = {}
         self._confirm: dict[str, asyncio.Future[None]] = {}
         self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -134,9 +141,29 @@ class RedisBroker(Broker):
         try:
             # Every concurrent caller waits for the one confirmation.
             await asyncio.shield(inflight)
+        except asyncio.CancelledError:
+            self._forget(channel)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller itself was cancelled (its client went away)
+            # The confirmation was cancelled by a lost connection: a failure, not a cancel.
+            raise ConnectionError(f"cannot subscribe to {channel}: connection lost") from None
         except (RedisError, OSError, TimeoutError) as exc:
-            self._drop_ref(channel)
+            self._forget(channel)
             raise ConnectionError(f"cannot subscribe to {channel}: {exc}") from exc
+
+    def _forget(self, channel: str) -> None:
+        """Drop a failed subscriber's reference; unsubscribe upstream if it was the last."""
+        if self._drop_ref(channel) and self._pubsub is not None:
+            pubsub = self._pubsub
+
+            async def unsubscribe() -> None:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.unsubscribe(self._wire(channel))
+
+            task = asyncio.get_running_loop().create_task(unsubscribe())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def _first_subscribe(self, channel: str) -> None:
         await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
@@ -222,18 +249,35 @@ class RedisBroker(Broker):
                         await self._pubsub.aclose()
 
     async def _pump(self, pubsub: Any) -> None:
+        """Hand every pub/sub message on; never await slow work here.
+
+        A connection that stays silent is probed with PING; no answer within
+        `_SILENCE_SECONDS` means a half-open connection, and the read loop reconnects.
+        """
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        probed: float | None = None
         while not self._closing:
             try:
                 msg = await pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
             except RedisTimeoutError:
-                continue
+                msg = None
+            now = loop.time()
             if msg is None:
+                if probed is None and now - heard > _SILENCE_SECONDS:
+                    await pubsub.ping()
+                    probed = now
+                elif probed is not None and now - probed > _SILENCE_SECONDS:
+                    raise RedisConnectionError("pub/sub connection went silent")
                 continue
+            heard, probed = now, None
             kind = msg["type"]
+            if kind not in ("message", "subscribe"):
+                continue  # pong and unsubscribe confirmations
             wire = msg["channel"].decode() if isinstance(msg["channel"], bytes) else msg["channel"]
             if kind == "message":
                 self._deliver(self._channel_of(wire), msg["data"])
-            elif kind == "subscribe":
+            else:
                 fut = self._confirm.pop(self._channel_of(wire), None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)

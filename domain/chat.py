@@ -73,6 +73,8 @@ async def post_message(
         raise Invalid("A message needs a non-empty body.")
     if len(body) > max_chars:
         raise TooLarge(f"A message body is limited to {max_chars} characters.")
+    if "\x00" in body or (client_id is not None and "\x00" in client_id):
+        raise Invalid("Text must not contain NUL characters.")  # PostgreSQL text cannot
     if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID_CHARS):
         raise Invalid(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters.")
     try:

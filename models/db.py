@@ -21,6 +21,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_recycle=1800,
         pool_timeout=10,
+        # Statement parameters are user content (message bodies can be health data): never
+        # let them into exception messages and from there into logs.
+        hide_parameters=True,
     )
 
 

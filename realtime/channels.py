@@ -17,7 +17,6 @@ from domain.errors import Invalid
 _CHANNEL = re.compile(r"^([a-z_]{1,32}):([1-9][0-9]{0,17})$")
 
 Authorize = Callable[[AsyncSession, int, int], Awaitable[None]]
-Head = Callable[[AsyncSession, int], Awaitable[int]]
 Heads = Callable[[AsyncSession, list[int]], Awaitable[dict[int, int]]]
 Load = Callable[[AsyncSession, int, int, int], Awaitable[list[tuple[int, str]]]]
 

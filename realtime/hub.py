@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker, PresenceEntry
-from domain.errors import Unavailable
+from domain.errors import NotFound, Unavailable
 from domain.events import (
     JoinEvent,
     LeaveEvent,
@@ -57,6 +57,12 @@ class Subscription:
 
 
 @dataclass(slots=True)
+class _LockSlot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+@dataclass(slots=True)
 class ChannelState:
     name: str
     kind: ChannelKind
@@ -84,7 +90,7 @@ class Hub:
         self.connections: dict[str, Connection] = {}
         self.channels: dict[str, ChannelState] = {}
         self._conn_channels: dict[str, set[str]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _LockSlot] = {}
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_broker_message, self._on_broker_reconnected)
 
@@ -99,11 +105,12 @@ class Hub:
         """Tell every client to reconnect elsewhere and forget this worker's presence."""
         for task in self._tasks:
             task.cancel()
-        for conn in list(self.connections.values()):
+        conns = list(self.connections.values())
+        for conn in conns:
             conn.close(code)
-        for conn in list(self.connections.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.disconnect(conn), 2.0)
+        if conns:
+            # All at once, under one deadline: shutdown must not wait on each in turn.
+            await asyncio.wait([asyncio.create_task(self.disconnect(c)) for c in conns], timeout=5)
 
     async def _every(self, seconds: float, job: Callable[[], object]) -> None:
         while True:
@@ -133,37 +140,48 @@ class Hub:
         return channel in self._conn_channels.get(conn.id, ())
 
     # --- subscribe / unsubscribe ----------------------------------------------------------
+    async def authorize(self, user_id: int, channel: str) -> tuple[ChannelKind, int]:
+        """Check the channel name and the user's right to read it. Raises Invalid,
+        NotFound or Forbidden."""
+        kind_name, key = parse_channel(channel)
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            raise NotFound(f"There is no channel kind {kind_name!r}.")
+        async with self._sessions() as session:
+            await kind.authorize(session, user_id, key)
+        return kind, key
+
     async def subscribe(
         self, conn: Connection, channel: str, since: int | None, ref: str | None
     ) -> None:
         """Authorize, subscribe, answer `subscribed` + `presence`, replay, then go live.
 
-        Raises Invalid / NotFound / Forbidden (nothing changed) or Unavailable (Redis down).
+        Raises Invalid / NotFound / Forbidden (nothing changed) or Unavailable (Redis down);
+        on any failure or cancellation the subscription is undone.
         """
-        kind_name, key = parse_channel(channel)
-        kind = KINDS.get(kind_name)
-        if kind is None:
-            from domain.errors import NotFound
-
-            raise NotFound(f"There is no channel kind {kind_name!r}.")
-        async with self._sessions() as session:
-            await kind.authorize(session, conn.user.id, key)
+        kind, key = await self.authorize(conn.user.id, channel)
         # Subscribing again (e.g. to change `since`) is not a join: the user never left.
         resubscribe = self.is_subscribed(conn, channel)
         if resubscribe:
             await self.unsubscribe(conn, channel, announce=False)
 
         ch = await self._acquire(channel, kind, key)
+        if since is not None and since > (ch.last_seq or 0):
+            # The client saw more than this worker has delivered (it was on a worker that
+            # is ahead): catch up with storage first, so `head` is never behind the client.
+            await self._sync_with_storage(ch)
         # No await between reading the head and registering: the seam is here.
         head = ch.last_seq or 0
         entry = PresenceEntry(conn.user.id, conn.user.name, self.node, conn.id)
         sub = Subscription(conn, entry, backlog=[])
         ch.subs[conn.id] = sub
         self._conn_channels[conn.id].add(channel)
+        announced = False
         try:
             first = await self.broker.presence_add(channel, entry, self._presence_ttl)
             if first and not resubscribe:
-                await self._publish_ephemeral(JoinEvent(channel=channel, user=conn.user))
+                await self.publish_ephemeral(JoinEvent(channel=channel, user=conn.user))
+                announced = True
             online = await self.broker.presence_list(channel)
             recovered = since is None or since <= head
             conn.offer(
@@ -172,13 +190,15 @@ class Hub:
             conn.offer(PresenceEvent(channel=channel, online=_users(online)).model_dump_json())
             if since is not None and recovered:
                 await self._replay(ch, sub, since, head)
+            # Hand over what arrived live meanwhile, paced like the replay, still paused.
+            while sub.backlog:
+                batch, sub.backlog = sub.backlog, []
+                for frame in batch:
+                    await conn.put(frame)
+            sub.backlog = None  # live from here: no await since the backlog was empty
         except BaseException:
-            await self.unsubscribe(conn, channel, announce=False)
+            await self.unsubscribe(conn, channel, announce=announced)
             raise
-        # Hand over: whatever arrived live while we replayed, then live delivery.
-        backlog, sub.backlog = sub.backlog or [], None
-        for frame in backlog:
-            conn.offer(frame)
 
     async def _replay(self, ch: ChannelState, sub: Subscription, since: int, head: int) -> None:
         after = since
@@ -198,19 +218,29 @@ class Hub:
             try:
                 last = await self.broker.presence_remove(channel, sub.presence)
                 if last and announce:
-                    await self._publish_ephemeral(LeaveEvent(channel=channel, user=conn.user))
+                    await self.publish_ephemeral(LeaveEvent(channel=channel, user=conn.user))
             except Exception as exc:  # noqa: BLE001 - presence expires by itself
                 log.info("presence remove failed", extra={"error": repr(exc)})
         await self._release(channel)
 
-    def _lock(self, channel: str) -> asyncio.Lock:
-        lock = self._locks.get(channel)
-        if lock is None:
-            lock = self._locks[channel] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def _channel_lock(self, channel: str) -> AsyncIterator[None]:
+        """Serializes acquire/release of one channel; the lock lives while anyone holds
+        or waits for it (removing it earlier would let two acquires run at once)."""
+        slot = self._locks.get(channel)
+        if slot is None:
+            slot = self._locks[channel] = _LockSlot()
+        slot.users += 1
+        try:
+            async with slot.lock:
+                yield
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._locks[channel]
 
     async def _acquire(self, channel: str, kind: ChannelKind, key: int) -> ChannelState:
-        async with self._lock(channel):
+        async with self._channel_lock(channel):
             ch = self.channels.get(channel)
             if ch is not None:
                 return ch
@@ -218,22 +248,26 @@ class Hub:
             self.channels[channel] = ch
             try:
                 await self.broker.subscribe(channel)  # returns once Redis confirmed it
-            except ConnectionError as exc:
-                del self.channels[channel]
-                raise Unavailable("Live delivery is unavailable right now; try again.") from exc
+            except BaseException as exc:
+                # Failed or cancelled (client gone): leave nothing half-made behind.
+                self.channels.pop(channel, None)
+                if isinstance(exc, ConnectionError):
+                    raise Unavailable("Live delivery is unavailable right now.") from exc
+                raise
             try:
                 async with self._sessions() as session:
                     heads = await kind.heads(session, [key])
             except BaseException:
-                del self.channels[channel]
-                await self.broker.unsubscribe(channel)
+                self.channels.pop(channel, None)
+                with contextlib.suppress(Exception):
+                    await self.broker.unsubscribe(channel)
                 raise
             ch.last_seq = heads.get(key, 0)
             self._drain(ch)
             return ch
 
     async def _release(self, channel: str) -> None:
-        async with self._lock(channel):
+        async with self._channel_lock(channel):
             ch = self.channels.get(channel)
             if ch is None or ch.subs:
                 return
@@ -242,9 +276,6 @@ class Hub:
                 ch.filler.cancel()
             with contextlib.suppress(Exception):
                 await self.broker.unsubscribe(channel)
-        lock = self._locks.get(channel)
-        if lock is not None and not lock.locked() and channel not in self.channels:
-            self._locks.pop(channel, None)
 
     # --- delivery -----------------------------------------------------------------------
     def _on_broker_message(self, channel: str, data: bytes) -> None:
@@ -349,11 +380,10 @@ class Hub:
         except Exception:  # noqa: BLE001 - retried by the next event or head check
             items = None
         if items is not None:
-            out = []
-            for data in items:
-                header, frame = decode(data)
-                out.append((header.seq or 0, frame))
-            return out
+            try:
+                return [(header.seq or 0, frame) for header, frame in map(decode, items)]
+            except ValueError:
+                log.warning("unreadable history entry; using storage", extra={"channel": ch.name})
         async with self._sessions() as session:
             return await ch.kind.load(session, ch.key, after, upto)
 
@@ -370,7 +400,19 @@ class Hub:
             for ch in states:
                 head = heads.get(ch.key, 0)
                 if ch.last_seq is not None and head > ch.last_seq and ch.filler is None:
-                    await self._catch_up(ch, head)
+                    try:
+                        await self._catch_up(ch, head)
+                    except Exception as exc:  # noqa: BLE001 - one channel must not stop the rest
+                        log.warning(
+                            "catch-up failed", extra={"channel": ch.name, "error": repr(exc)}
+                        )
+
+    async def _sync_with_storage(self, ch: ChannelState) -> None:
+        """Deliver whatever storage has beyond this worker's position on one channel."""
+        async with self._sessions() as session:
+            head = (await ch.kind.heads(session, [ch.key])).get(ch.key, 0)
+        if ch.last_seq is not None and head > ch.last_seq:
+            await self._catch_up(ch, head)
 
     async def _on_broker_reconnected(self) -> None:
         try:
@@ -380,9 +422,6 @@ class Hub:
 
     # --- ephemeral events and presence ----------------------------------------------------
     async def publish_ephemeral(self, event: Ephemeral) -> None:
-        await self._publish_ephemeral(event)
-
-    async def _publish_ephemeral(self, event: Ephemeral) -> None:
         await self.broker.publish(event.channel, encode(event, self.node))
 
     async def _presence_tick(self) -> None:
@@ -393,7 +432,7 @@ class Hub:
         for name in list(self.channels):
             for gone in await self.broker.presence_sweep(name):
                 user = UserRef(id=gone.user_id, name=gone.name)
-                await self._publish_ephemeral(LeaveEvent(channel=name, user=user))
+                await self.publish_ephemeral(LeaveEvent(channel=name, user=user))
 
 
 def _users(entries: list[PresenceEntry]) -> list[UserRef]:

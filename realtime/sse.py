@@ -8,20 +8,24 @@ later features expose their own channels over SSE by calling it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.services import Services
 from domain import accounts
-from domain.errors import Invalid, Unauthorized
+from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
 from models import User
-from realtime.connection import Connection
+from realtime.connection import CloseCode, Connection
+from realtime.frames import ErrorFrame, dump
 from rest.deps import ServicesDep
 from rest.errors import error_responses
 
@@ -29,16 +33,23 @@ router = APIRouter(tags=["streams"])
 _RETRY_MS = 2000
 
 
-async def sse_user(services: Services, authorization: str | None, ticket: str | None) -> User:
-    """Bearer header, or a single-use ticket for EventSource (which cannot set headers)."""
+async def sse_user(
+    services: Services, authorization: str | None, ticket: str | None
+) -> tuple[User, float]:
+    """The listener and when its stream must end (its token's expiry).
+
+    Bearer header, or a single-use ticket for EventSource (which cannot set headers); a
+    ticket stands in for an access token and gets an access token's lifetime.
+    """
     async with services.sessions() as session:
         if authorization and authorization.lower().startswith("bearer "):
-            user, _ = await accounts.resolve(
+            user, claims = await accounts.resolve(
                 session, services.broker, services.tokens, authorization[7:].strip()
             )
-            return user
+            return user, claims.expires_at.timestamp()
         if ticket:
-            return await accounts.redeem_ticket(session, services.broker, ticket)
+            user = await accounts.redeem_ticket(session, services.broker, ticket)
+            return user, time.time() + services.settings.access_token_minutes * 60
     raise Unauthorized("Send 'Authorization: Bearer <token>' or '?ticket=' from /auth/ticket.")
 
 
@@ -55,24 +66,45 @@ def resume_point(last_event_id: str | None, since: int | None) -> int | None:
 
 
 async def stream_channel(
-    request: Request, services: Services, user: User, channel: str, since: int | None
+    services: Services, user: User, channel: str, since: int | None, expires_at: float
 ) -> EventSourceResponse:
-    """Subscribe a new listen-only connection and stream it; errors raise before streaming."""
+    """Stream a channel to a new listen-only connection.
+
+    Authorization errors raise before the response starts (a proper 401/403/404). The
+    subscription itself runs beside the stream, so a long replay is drained as it is
+    produced; a failure after the stream started arrives as an `error` event. The stream
+    ends when the token expires (`error` unauthorized) or the listener is too slow.
+    """
     hub = services.hub
+    await hub.authorize(user.id, channel)
     conn = Connection(
         UserRef(id=user.id, name=user.display_name), services.settings.ws_outbound_queue
     )
-    hub.register(conn)
-    try:
-        await hub.subscribe(conn, channel, since, ref=None)
-    except BaseException:
-        await hub.disconnect(conn)
-        raise
+
+    async def subscribe() -> None:
+        try:
+            await hub.subscribe(conn, channel, since, ref=None)
+        except DomainError as exc:
+            conn.offer(dump(ErrorFrame(code=exc.code, message=exc.message)))
+            conn.close(CloseCode.normal)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
+        hub.register(conn)
+        subscribing = asyncio.create_task(subscribe())
         try:
             yield ServerSentEvent(comment="stream open", retry=_RETRY_MS)
-            while (frame := await conn.next()) is not None:
+            while True:
+                try:
+                    async with asyncio.timeout(max(0.0, expires_at - time.time())):
+                        frame = await conn.next()
+                except TimeoutError:
+                    expired = ErrorFrame(
+                        code=ErrorCode.unauthorized, message="The token expired; reconnect."
+                    )
+                    yield ServerSentEvent(data=dump(expired), event="error")
+                    break
+                if frame is None:
+                    break
                 meta = json.loads(frame)
                 seq = meta.get("seq") if meta.get("type") == "message" else None
                 yield ServerSentEvent(
@@ -83,6 +115,9 @@ async def stream_channel(
             # clean-up, or its first await is cancelled too and presence, the connection and
             # the channel subscription leak.
             with anyio.move_on_after(5, shield=True):
+                subscribing.cancel()
+                with contextlib.suppress(BaseException):
+                    await subscribing
                 await hub.disconnect(conn)
 
     return EventSourceResponse(
@@ -101,14 +136,13 @@ async def stream_channel(
 )
 async def room_events(
     room_id: int,
-    request: Request,
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     since: Annotated[int | None, Query(ge=0)] = None,
     ticket: Annotated[str | None, Query(max_length=128)] = None,
 ) -> EventSourceResponse:
-    user = await sse_user(services, authorization, ticket)
+    user, expires_at = await sse_user(services, authorization, ticket)
     return await stream_channel(
-        request, services, user, f"room:{room_id}", resume_point(last_event_id, since)
+        services, user, f"room:{room_id}", resume_point(last_event_id, since), expires_at
     )
