@@ -46,6 +46,17 @@ class Cluster:
             yield Api(ha, self.a.ws_url), Api(hb, self.b.ws_url)
 
 
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Cluster]:
+    """Two server processes on these settings, stopped whatever happens."""
+    c = Cluster(settings)
+    try:
+        await c.start()
+        yield c
+    finally:
+        c.stop()
+
+
 def cluster_settings(backing: Backing, prefix: str, data_dir: Path, **extra: Any) -> Settings:
     return make_settings(
         backing,
@@ -63,12 +74,8 @@ async def cluster(
     schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
     settings = cluster_settings(backing, redis_prefix, tmp_path_factory.mktemp("cluster"))
-    c = Cluster(settings)
-    try:
-        await c.start()
+    async with running(settings) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
@@ -180,12 +187,10 @@ async def private_redis_cluster(
     settings = cluster_settings(
         b, f"parley-rr-{secrets.token_hex(3)}", tmp_path_factory.mktemp("rr")
     )
-    c = Cluster(settings)
     try:
-        await c.start()
-        yield c, redis
+        async with running(settings) as c:
+            yield c, redis
     finally:
-        c.stop()
         redis.kill()
 
 
@@ -227,12 +232,8 @@ async def doomed_cluster(
     schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
     settings = cluster_settings(backing, redis_prefix, tmp_path_factory.mktemp("doomed"))
-    c = Cluster(settings)
-    try:
-        await c.start()
+    async with running(settings) as c:
         yield c
-    finally:
-        c.stop()
 
 
 async def test_kill_9_a_worker_and_its_clients_recover_on_the_other(
