@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import require_manager, require_member
@@ -139,13 +139,3 @@ async def read_history(
         # One extra row tells whether there is more; drop it from the far end.
         rows = rows[:limit] if after is not None else rows[1:]
     return Page(list(rows), head, has_more)
-
-
-async def member_count(session: AsyncSession, room_id: int) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).select_from(Membership).where(Membership.room_id == room_id)
-            )
-        ).scalar_one()
-    )

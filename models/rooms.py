@@ -1,8 +1,8 @@
 """Rooms (study-group chats and private bot conversations) and their memberships.
 
 `Room.last_seq` is the channel's head: the `seq` of its latest durable event. It is bumped
-with `UPDATE ... RETURNING` inside the transaction that inserts the event, so the row lock
-serializes writers of one room and seq order equals commit order (see docs/decisions).
+by the same statement that inserts the event (domain/chat.py), so the row lock serializes
+writers of one room and seq order equals commit order (docs/decisions/0001).
 """
 
 from __future__ import annotations
@@ -77,10 +77,6 @@ class Membership(Base):
 
     # "rooms of user X" is the hot lookup; the PK already covers "members of room Y".
     __table_args__ = (Index("ix_memberships_user_id", "user_id"),)
-
-
-async def get_membership(session: AsyncSession, room_id: int, user_id: int) -> Membership | None:
-    return await session.get(Membership, (room_id, user_id))
 
 
 async def room_heads(session: AsyncSession, room_ids: list[int]) -> dict[int, int]:
