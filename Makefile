@@ -4,13 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench migrate seed clean asyncapi
+.PHONY: run test lint format bench migrate seed clean asyncapi lock
 
-$(STAMP): pyproject.toml
+# Installs come only from the lock file, every package pinned and hash-checked, so two
+# installs on two days get the same versions (docs/decisions/0009-locked-dependencies.md).
+$(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Parley needs Python 3.11+"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+# The one deliberate upgrade: re-resolve to the newest versions pyproject.toml's ranges
+# allow, for Linux and macOS on Python 3.11+, then run `make test` before committing.
+# The runtime lock is constrained by the dev lock, so the image runs what the suite tested.
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
+lock: $(STAMP)
+	$(BIN)/uv pip compile $(LOCK_FLAGS) --upgrade --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/uv pip compile $(LOCK_FLAGS) -c requirements-dev.lock -o requirements.lock pyproject.toml
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
 
 run: $(STAMP)
