@@ -62,7 +62,7 @@ class RedisBroker(Broker):
         # The pub/sub connection gets its own client with retries off: redis-py's silent
         # internal reconnect would lose subscriptions; our read loop owns reconnection.
         self._sub_client: aioredis.Redis = aioredis.from_url(
-            url, socket_connect_timeout=2, socket_keepalive=True, retry=Retry(NoBackoff(), 0)
+            url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0), **_transport_options(url)
         )
         self._pubsub: Any = None
         self._refs: dict[str, int] = {}
@@ -227,13 +227,16 @@ class RedisBroker(Broker):
                 await pump
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError, TimeoutError) as exc:
+            except Exception as exc:
+                # Any failure, expected or not, ends in the same place: log it once, back
+                # off, reconnect. The reader must never die (subscribers would wait forever).
                 self._connected.clear()
                 delay = min(_BACKOFF_MAX, backoff) * random.uniform(0.5, 1.0)
-                log.warning(
-                    "redis pub/sub connection lost; reconnecting",
-                    extra={"node": self.node, "error": type(exc).__name__, "retry_in": delay},
-                )
+                extra = {"node": self.node, "error": type(exc).__name__, "retry_in": delay}
+                if isinstance(exc, RedisError | OSError | TimeoutError):
+                    log.warning("redis pub/sub connection lost; reconnecting", extra=extra)
+                else:
+                    log.exception("redis pub/sub reader failed; reconnecting", extra=extra)
                 backoff = min(_BACKOFF_MAX, backoff * 2)
                 await asyncio.sleep(delay)
             finally:
@@ -333,6 +336,20 @@ class RedisBroker(Broker):
 
     async def has_key(self, key: str) -> bool:
         return bool(await self._redis.exists(self._key("kv", key)))
+
+
+def _transport_options(url: str) -> dict[str, Any]:
+    """Socket options valid for the URL's transport, and only those.
+
+    redis-py passes connection keyword arguments straight to the connection class, and the
+    unix-socket class refuses TCP-only ones (`socket_keepalive` raises TypeError on every
+    connect since redis-py 8). TCP keep-alive matters for the long-lived pub/sub
+    connection: it lets the kernel notice a peer that vanished without a FIN.
+    """
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("redis", "rediss"):
+        return {"socket_keepalive": True}
+    return {}
 
 
 def _as_bytes(value: object) -> bytes:
