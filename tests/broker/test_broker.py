@@ -78,14 +78,19 @@ def unique(name: str) -> str:
     return f"{name}-{secrets.token_hex(4)}"
 
 
-@pytest.fixture(params=["redis", "memory"])
+@pytest.fixture(params=["redis-tcp", "redis-unix", "memory"])
 async def broker(
     request: pytest.FixtureRequest, backing: Backing, redis_prefix: str
 ) -> AsyncIterator[Broker]:
     b: Broker
-    if request.param == "redis":
+    if request.param.startswith("redis"):
+        url = (
+            request.getfixturevalue("unix_redis_url")
+            if request.param == "redis-unix"
+            else backing.redis_url
+        )
         b = RedisBroker(
-            backing.redis_url,
+            url,
             "node-a",
             prefix=f"{redis_prefix}-{unique('broker')}",
             history_cap=HISTORY_CAP,
