@@ -1,9 +1,21 @@
-"""Redis transport (and an in-process stand-in with the same interface).
+"""Redis transport (and an in-process stand-in with the same interfaces).
 
-Knows channels and bytes, not rooms: publish, subscribe, capped per-channel history for
-recovery, presence sets and a few short-lived keys (token denylist, SSE tickets).
+Knows channels, keys and bytes, not rooms: pub/sub with a capped per-channel history for
+recovery (base.PubSub), presence, short-lived keys and counters, sorted sets (leaderboards)
+and streams (in-flight LLM answers) (stores.py).
 """
 
-from broker.base import Broker, MessageHandler, PresenceEntry, ReconnectHandler
+from broker.base import Broker, MessageHandler, PubSub, ReconnectHandler
+from broker.stores import KeyStore, PresenceEntry, PresenceStore, SortedSetStore, StreamStore
 
-__all__ = ["Broker", "MessageHandler", "PresenceEntry", "ReconnectHandler"]
+__all__ = [
+    "Broker",
+    "KeyStore",
+    "MessageHandler",
+    "PresenceEntry",
+    "PresenceStore",
+    "PubSub",
+    "ReconnectHandler",
+    "SortedSetStore",
+    "StreamStore",
+]

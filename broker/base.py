@@ -1,10 +1,12 @@
-"""The broker interface both implementations honour (tests run against both)."""
+"""The broker: pub/sub with history (this module) plus the storage capabilities of
+broker/stores.py. Both implementations honour every interface; tests run against both."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+
+from broker.stores import KeyStore, PresenceStore, SortedSetStore, StreamStore
 
 # Called from the broker's read loop for every event of a subscribed channel. It must not
 # block or await: a slow handler would let Redis's output buffer for this client grow until
@@ -15,26 +17,8 @@ MessageHandler = Callable[[str, bytes], None]
 ReconnectHandler = Callable[[], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceEntry:
-    """One connection's presence in a channel."""
-
-    user_id: int
-    name: str
-    node: str
-    conn_id: str
-
-    def member(self) -> str:
-        return f"{self.user_id}|{self.node}|{self.conn_id}|{self.name}"
-
-    @classmethod
-    def parse(cls, member: str) -> PresenceEntry:
-        user_id, node, conn_id, name = member.split("|", 3)
-        return cls(int(user_id), name, node, conn_id)
-
-
-class Broker(ABC):
-    """Per-worker pub/sub with history and presence.
+class PubSub(ABC):
+    """Per-worker pub/sub with a capped history of durable events.
 
     Guarantees: `subscribe` returns only once the subscription is confirmed (events
     published after it returns are delivered); subscriptions are reference-counted, one
@@ -77,45 +61,10 @@ class Broker(ABC):
     async def history(self, channel: str, after: int, upto: int) -> list[bytes] | None:
         """Durable events with after < seq <= upto, in order; None if history lacks any."""
 
-    # --- presence ------------------------------------------------------------------------
-    @abstractmethod
-    async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
-        """Add or refresh; True when this is the user's first live entry in the channel."""
-
-    @abstractmethod
-    async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
-        """Extend the expiry of many (channel, entry) pairs in one round trip."""
-
-    @abstractmethod
-    async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
-        """Remove; True when this removed the user's last live entry in the channel."""
-
-    @abstractmethod
-    async def presence_list(self, channel: str) -> list[PresenceEntry]:
-        """Live entries (expired ones excluded)."""
-
-    @abstractmethod
-    async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
-        """Drop expired entries; return those whose user now has no live entry (went away).
-
-        Exactly one caller gets each expired entry, so one `leave` is sent per user.
-        """
-
-    # --- short-lived keys ----------------------------------------------------------------
-    @abstractmethod
-    async def set_key(self, key: str, value: str, ttl: float) -> None: ...
-
-    @abstractmethod
-    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
-        """Set only if absent, atomically; True for the one caller that set it."""
-
-    @abstractmethod
-    async def take_key(self, key: str) -> str | None:
-        """Get and delete atomically (single-use tickets)."""
-
-    @abstractmethod
-    async def has_key(self, key: str) -> bool: ...
-
     def _deliver(self, channel: str, data: bytes) -> None:
         if self._on_message is not None:
             self._on_message(channel, data)
+
+
+class Broker(PubSub, PresenceStore, KeyStore, SortedSetStore, StreamStore, ABC):
+    """Everything a worker needs from Redis, one connection pool behind all of it."""

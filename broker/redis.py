@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,7 +22,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from broker import redis_lua
-from broker.base import Broker, PresenceEntry
+from broker.base import Broker
+from broker.redis_stores import RedisStores, as_bytes
 
 log = logging.getLogger("parley.broker")
 
@@ -33,7 +33,7 @@ _CONFIRM_TIMEOUT = 5.0
 _SILENCE_SECONDS = 15.0
 
 
-class RedisBroker(Broker):
+class RedisBroker(RedisStores, Broker):
     def __init__(self, url: str, node: str, *, prefix: str = "parley", history_cap: int = 1000):
         super().__init__(node)
         self._url = url
@@ -73,9 +73,7 @@ class RedisBroker(Broker):
         self._connected = asyncio.Event()
         self._closing = False
         self._publish_durable = self._redis.register_script(redis_lua.PUBLISH_DURABLE)
-        self._presence_add = self._redis.register_script(redis_lua.PRESENCE_ADD)
-        self._presence_remove = self._redis.register_script(redis_lua.PRESENCE_REMOVE)
-        self._presence_sweep = self._redis.register_script(redis_lua.PRESENCE_SWEEP)
+        self._register_store_scripts()
 
     # --- naming ---------------------------------------------------------------------------
     def _wire(self, channel: str) -> str:
@@ -199,7 +197,7 @@ class RedisBroker(Broker):
         if upto <= after:
             return []
         raw = await self._redis.zrangebyscore(self._key("hist", channel), f"({after}", upto)
-        items = [_as_bytes(item) for item in raw]
+        items = [as_bytes(item) for item in raw]
         return items if len(items) == upto - after else None
 
     async def _read_loop(self) -> None:
@@ -285,58 +283,6 @@ class RedisBroker(Broker):
                 if fut is not None and not fut.done():
                     fut.set_result(None)
 
-    # --- presence -----------------------------------------------------------------------------
-    async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
-        now = time.time()
-        first = await self._presence_add(
-            keys=[self._key("presence", channel)],
-            args=[entry.member(), now + ttl, now, f"{entry.user_id}|"],
-        )
-        return bool(first)
-
-    async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
-        if not entries:
-            return
-        expiry = time.time() + ttl
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for channel, entry in entries:
-                # XX: never resurrect an entry someone already swept as gone.
-                pipe.zadd(self._key("presence", channel), {entry.member(): expiry}, xx=True)
-            await pipe.execute()
-
-    async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
-        last = await self._presence_remove(
-            keys=[self._key("presence", channel)],
-            args=[entry.member(), time.time(), f"{entry.user_id}|"],
-        )
-        return bool(last)
-
-    async def presence_list(self, channel: str) -> list[PresenceEntry]:
-        members = await self._redis.zrangebyscore(
-            self._key("presence", channel), f"({time.time()}", "+inf"
-        )
-        return [PresenceEntry.parse(_as_bytes(m).decode()) for m in members]
-
-    async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
-        gone = await self._presence_sweep(keys=[self._key("presence", channel)], args=[time.time()])
-        return [PresenceEntry.parse(_as_bytes(m).decode()) for m in gone]
-
-    # --- keys -----------------------------------------------------------------------------------
-    async def set_key(self, key: str, value: str, ttl: float) -> None:
-        await self._redis.set(self._key("kv", key), value, px=max(1, int(ttl * 1000)))
-
-    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
-        return bool(
-            await self._redis.set(self._key("kv", key), value, px=max(1, int(ttl * 1000)), nx=True)
-        )
-
-    async def take_key(self, key: str) -> str | None:
-        value = await self._redis.getdel(self._key("kv", key))
-        return _as_bytes(value).decode() if value is not None else None
-
-    async def has_key(self, key: str) -> bool:
-        return bool(await self._redis.exists(self._key("kv", key)))
-
 
 def _transport_options(url: str) -> dict[str, Any]:
     """Socket options valid for the URL's transport, and only those.
@@ -350,11 +296,3 @@ def _transport_options(url: str) -> dict[str, Any]:
     if scheme in ("redis", "rediss"):
         return {"socket_keepalive": True}
     return {}
-
-
-def _as_bytes(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    raise TypeError(f"unexpected Redis reply {type(value).__name__}")

@@ -59,3 +59,11 @@ end
 return gone
 """
 )
+
+# A fixed-window counter: the first count starts the window (PEXPIRE NX needs Redis 7; the
+# embedded Redis is 6.2). KEYS[1] counter; ARGV: window in ms. Returns the new count.
+COUNT_IN_WINDOW = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return n
+"""

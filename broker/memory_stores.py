@@ -1,0 +1,167 @@
+"""The storage capabilities (broker/stores.py) in this process: a mixin of MemoryBroker.
+
+Same semantics as broker/redis_stores.py for one worker; the contract suites under
+tests/broker/ run against both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+
+from broker.stores import KeyStore, PresenceEntry, PresenceStore, SortedSetStore, StreamStore
+
+
+class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
+    def __init__(self) -> None:
+        self._presence: dict[str, dict[str, float]] = {}
+        self._keys: dict[str, tuple[str, float]] = {}
+        self._sorted: dict[str, dict[str, float]] = {}
+        # Stream entries (id, data) in order, and the monotonic time each stream expires.
+        self._streams: dict[str, tuple[list[tuple[str, bytes]], float]] = {}
+        self._stream_ids = itertools.count(1)
+
+    # --- presence -----------------------------------------------------------------------------
+    def _live_of_user(self, channel: str, user_id: int, now: float, except_: str = "") -> int:
+        prefix = f"{user_id}|"
+        return sum(
+            1
+            for m, exp in self._presence.get(channel, {}).items()
+            if exp > now and m != except_ and m.startswith(prefix)
+        )
+
+    async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
+        now = time.time()
+        member = entry.member()
+        self._presence.setdefault(channel, {})[member] = now + ttl
+        return self._live_of_user(channel, entry.user_id, now, member) == 0
+
+    async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
+        expiry = time.time() + ttl
+        for channel, entry in entries:
+            members = self._presence.get(channel, {})
+            if entry.member() in members:
+                members[entry.member()] = expiry
+
+    async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
+        if self._presence.get(channel, {}).pop(entry.member(), None) is None:
+            return False
+        return self._live_of_user(channel, entry.user_id, time.time()) == 0
+
+    async def presence_list(self, channel: str) -> list[PresenceEntry]:
+        now = time.time()
+        return [
+            PresenceEntry.parse(m)
+            for m, exp in self._presence.get(channel, {}).items()
+            if exp > now
+        ]
+
+    async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
+        now = time.time()
+        members = self._presence.get(channel, {})
+        expired = [m for m, exp in members.items() if exp <= now]
+        gone = []
+        for m in expired:
+            del members[m]
+            entry = PresenceEntry.parse(m)
+            if self._live_of_user(channel, entry.user_id, now) == 0:
+                gone.append(entry)
+        return gone
+
+    # --- keys -----------------------------------------------------------------------------------
+    def _live_key(self, key: str) -> str | None:
+        item = self._keys.get(key)
+        if item is None or item[1] <= time.monotonic():
+            self._keys.pop(key, None)
+            return None
+        return item[0]
+
+    async def set_key(self, key: str, value: str, ttl: float) -> None:
+        self._keys[key] = (value, time.monotonic() + ttl)
+
+    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
+        if self._live_key(key) is not None:
+            return False
+        self._keys[key] = (value, time.monotonic() + ttl)
+        return True
+
+    async def take_key(self, key: str) -> str | None:
+        value = self._live_key(key)
+        self._keys.pop(key, None)
+        return value
+
+    async def has_key(self, key: str) -> bool:
+        return self._live_key(key) is not None
+
+    async def count_key(self, key: str, window: float) -> int:
+        current = self._live_key(key)
+        if current is None:
+            self._keys[key] = ("1", time.monotonic() + window)
+            return 1
+        count = int(current) + 1
+        self._keys[key] = (str(count), self._keys[key][1])
+        return count
+
+    # --- sorted sets ----------------------------------------------------------------------------
+    def _ordered(self, key: str) -> list[tuple[str, float]]:
+        # Highest score first; equal scores by member, descending (as ZREVRANGE does).
+        return sorted(
+            self._sorted.get(key, {}).items(), key=lambda ms: (ms[1], ms[0]), reverse=True
+        )
+
+    async def sorted_add(self, key: str, scores: Mapping[str, float]) -> None:
+        if scores:
+            self._sorted.setdefault(key, {}).update(scores)
+
+    async def sorted_top(self, key: str, offset: int, limit: int) -> list[tuple[str, float]]:
+        if limit <= 0:
+            return []
+        return self._ordered(key)[offset : offset + limit]
+
+    async def sorted_rank(self, key: str, member: str) -> tuple[int, float] | None:
+        for rank, (m, score) in enumerate(self._ordered(key)):
+            if m == member:
+                return rank, score
+        return None
+
+    async def sorted_count(self, key: str) -> int:
+        return len(self._sorted.get(key, {}))
+
+    async def sorted_replace(self, key: str, scores: Mapping[str, float]) -> None:
+        if scores:
+            self._sorted[key] = dict(scores)
+        else:
+            self._sorted.pop(key, None)
+
+    async def sorted_exists(self, key: str) -> bool:
+        return bool(self._sorted.get(key))
+
+    async def sorted_delete(self, key: str) -> None:
+        self._sorted.pop(key, None)
+
+    # --- streams --------------------------------------------------------------------------------
+    def _live_stream(self, key: str) -> list[tuple[str, bytes]]:
+        item = self._streams.get(key)
+        if item is None or item[1] <= time.monotonic():
+            self._streams.pop(key, None)
+            return []
+        return item[0]
+
+    async def stream_append(self, key: str, data: bytes, *, maxlen: int, ttl: float) -> str:
+        entries = self._live_stream(key)
+        # Ids sort in append order as fixed-width numbers, like "<ms>-<n>" within a stream.
+        entry_id = f"{next(self._stream_ids):020d}-0"
+        entries.append((entry_id, data))
+        del entries[: max(0, len(entries) - maxlen)]
+        self._streams[key] = (entries, time.monotonic() + ttl)
+        return entry_id
+
+    async def stream_read(
+        self, key: str, after: str | None = None, count: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        entries = [e for e in self._live_stream(key) if after is None or e[0] > after]
+        return entries if count is None else entries[:count]
+
+    async def stream_delete(self, key: str) -> None:
+        self._streams.pop(key, None)

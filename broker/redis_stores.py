@@ -1,0 +1,157 @@
+"""The storage capabilities (broker/stores.py) on Redis, shared by every worker.
+
+A mixin of RedisBroker: it uses the broker's command client (`_redis`, a blocking pool with
+retries on dropped connections) and its key naming (`_key`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import cast
+
+import redis.asyncio as aioredis
+
+from broker import redis_lua
+from broker.stores import KeyStore, PresenceEntry, PresenceStore, SortedSetStore, StreamStore
+
+
+class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
+    _redis: aioredis.Redis
+
+    def _key(self, kind: str, name: str) -> str:
+        raise NotImplementedError  # provided by RedisBroker
+
+    def _register_store_scripts(self) -> None:
+        self._presence_add = self._redis.register_script(redis_lua.PRESENCE_ADD)
+        self._presence_remove = self._redis.register_script(redis_lua.PRESENCE_REMOVE)
+        self._presence_sweep = self._redis.register_script(redis_lua.PRESENCE_SWEEP)
+        self._count_in_window = self._redis.register_script(redis_lua.COUNT_IN_WINDOW)
+
+    # --- presence -----------------------------------------------------------------------------
+    async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
+        now = time.time()
+        first = await self._presence_add(
+            keys=[self._key("presence", channel)],
+            args=[entry.member(), now + ttl, now, f"{entry.user_id}|"],
+        )
+        return bool(first)
+
+    async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
+        if not entries:
+            return
+        expiry = time.time() + ttl
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, entry in entries:
+                # XX: never resurrect an entry someone already swept as gone.
+                pipe.zadd(self._key("presence", channel), {entry.member(): expiry}, xx=True)
+            await pipe.execute()
+
+    async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
+        last = await self._presence_remove(
+            keys=[self._key("presence", channel)],
+            args=[entry.member(), time.time(), f"{entry.user_id}|"],
+        )
+        return bool(last)
+
+    async def presence_list(self, channel: str) -> list[PresenceEntry]:
+        members = await self._redis.zrangebyscore(
+            self._key("presence", channel), f"({time.time()}", "+inf"
+        )
+        return [PresenceEntry.parse(as_bytes(m).decode()) for m in members]
+
+    async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
+        gone = await self._presence_sweep(keys=[self._key("presence", channel)], args=[time.time()])
+        return [PresenceEntry.parse(as_bytes(m).decode()) for m in gone]
+
+    # --- keys -----------------------------------------------------------------------------------
+    async def set_key(self, key: str, value: str, ttl: float) -> None:
+        await self._redis.set(self._key("kv", key), value, px=_ms(ttl))
+
+    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
+        return bool(await self._redis.set(self._key("kv", key), value, px=_ms(ttl), nx=True))
+
+    async def take_key(self, key: str) -> str | None:
+        value = await self._redis.getdel(self._key("kv", key))
+        return as_bytes(value).decode() if value is not None else None
+
+    async def has_key(self, key: str) -> bool:
+        return bool(await self._redis.exists(self._key("kv", key)))
+
+    async def count_key(self, key: str, window: float) -> int:
+        return int(await self._count_in_window(keys=[self._key("kv", key)], args=[_ms(window)]))
+
+    # --- sorted sets ----------------------------------------------------------------------------
+    async def sorted_add(self, key: str, scores: Mapping[str, float]) -> None:
+        if scores:
+            await self._redis.zadd(self._key("zset", key), dict(scores))
+
+    async def sorted_top(self, key: str, offset: int, limit: int) -> list[tuple[str, float]]:
+        if limit <= 0:
+            return []
+        rows = cast(
+            "list[tuple[bytes, float]]",
+            await self._redis.zrevrange(
+                self._key("zset", key), offset, offset + limit - 1, withscores=True
+            ),
+        )
+        return [(as_bytes(m).decode(), float(s)) for m, s in rows]
+
+    async def sorted_rank(self, key: str, member: str) -> tuple[int, float] | None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrevrank(self._key("zset", key), member)
+            pipe.zscore(self._key("zset", key), member)
+            rank, score = await pipe.execute()
+        if rank is None or score is None:
+            return None
+        return int(rank), float(score)
+
+    async def sorted_count(self, key: str) -> int:
+        return int(await self._redis.zcard(self._key("zset", key)))
+
+    async def sorted_replace(self, key: str, scores: Mapping[str, float]) -> None:
+        # MULTI/EXEC: no reader sees the set half-built (or missing between DEL and ZADD).
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key("zset", key))
+            if scores:
+                pipe.zadd(self._key("zset", key), dict(scores))
+            await pipe.execute()
+
+    async def sorted_exists(self, key: str) -> bool:
+        return bool(await self._redis.exists(self._key("zset", key)))
+
+    async def sorted_delete(self, key: str) -> None:
+        await self._redis.delete(self._key("zset", key))
+
+    # --- streams --------------------------------------------------------------------------------
+    async def stream_append(self, key: str, data: bytes, *, maxlen: int, ttl: float) -> str:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._key("stream", key), {"d": data}, maxlen=maxlen, approximate=False)
+            pipe.pexpire(self._key("stream", key), _ms(ttl))
+            entry_id, _ = await pipe.execute()
+        return as_bytes(entry_id).decode()
+
+    async def stream_read(
+        self, key: str, after: str | None = None, count: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        start = f"({after}" if after is not None else "-"
+        rows = cast(
+            "list[tuple[bytes, dict[bytes, bytes]]]",
+            await self._redis.xrange(self._key("stream", key), start, "+", count=count),
+        )
+        return [(as_bytes(entry_id).decode(), as_bytes(fields[b"d"])) for entry_id, fields in rows]
+
+    async def stream_delete(self, key: str) -> None:
+        await self._redis.delete(self._key("stream", key))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError(f"unexpected Redis reply {type(value).__name__}")

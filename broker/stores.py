@@ -1,0 +1,142 @@
+"""The broker's storage capabilities, one interface each, beside pub/sub (broker/base.py).
+
+Each capability is honoured by the Redis implementation (production, shared by every
+worker) and the in-memory one (a single worker, and the contract tests), and each has its
+own contract suite under tests/broker/. Code that needs one capability should ask for that
+interface, not the whole broker.
+
+Redis holds nothing here that PostgreSQL cannot rebuild or that may not be lost: presence
+expires by itself, keys are short-lived (tickets, quotas, caches), sorted sets are caches of
+leaderboards kept in PostgreSQL, and streams hold in-flight LLM answers for a few minutes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceEntry:
+    """One connection's presence in a channel."""
+
+    user_id: int
+    name: str
+    node: str
+    conn_id: str
+
+    def member(self) -> str:
+        return f"{self.user_id}|{self.node}|{self.conn_id}|{self.name}"
+
+    @classmethod
+    def parse(cls, member: str) -> PresenceEntry:
+        user_id, node, conn_id, name = member.split("|", 3)
+        return cls(int(user_id), name, node, conn_id)
+
+
+class PresenceStore(ABC):
+    """Who is connected to a channel, on any worker, with expiry for crashed workers."""
+
+    @abstractmethod
+    async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
+        """Add or refresh; True when this is the user's first live entry in the channel."""
+
+    @abstractmethod
+    async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
+        """Extend the expiry of many (channel, entry) pairs in one round trip."""
+
+    @abstractmethod
+    async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
+        """Remove; True when this removed the user's last live entry in the channel."""
+
+    @abstractmethod
+    async def presence_list(self, channel: str) -> list[PresenceEntry]:
+        """Live entries (expired ones excluded)."""
+
+    @abstractmethod
+    async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
+        """Drop expired entries; return those whose user now has no live entry (went away).
+
+        Exactly one caller gets each expired entry, so one `leave` is sent per user.
+        """
+
+
+class KeyStore(ABC):
+    """Short-lived string keys and counters, atomic across workers."""
+
+    @abstractmethod
+    async def set_key(self, key: str, value: str, ttl: float) -> None: ...
+
+    @abstractmethod
+    async def claim_key(self, key: str, value: str, ttl: float) -> bool:
+        """Set only if absent, atomically; True for the one caller that set it."""
+
+    @abstractmethod
+    async def take_key(self, key: str) -> str | None:
+        """Get and delete atomically (single-use tickets)."""
+
+    @abstractmethod
+    async def has_key(self, key: str) -> bool: ...
+
+    @abstractmethod
+    async def count_key(self, key: str, window: float) -> int:
+        """Add one to a counter that lives `window` seconds from its first count; the new
+        count. Atomic across workers: N concurrent calls return 1..N (fixed-window quotas).
+        """
+
+
+class SortedSetStore(ABC):
+    """Scored members, highest first: the live cache of leaderboards.
+
+    Scores are floats, exact for integers up to 2**53, so a composite score (points, then
+    who got there first) can encode a tie-break. Members with equal scores are ordered by
+    member, descending (Redis's rule); encode every tie-break in the score.
+    """
+
+    @abstractmethod
+    async def sorted_add(self, key: str, scores: Mapping[str, float]) -> None:
+        """Set these members' scores (adding the members if absent)."""
+
+    @abstractmethod
+    async def sorted_top(self, key: str, offset: int, limit: int) -> list[tuple[str, float]]:
+        """Members from rank `offset` (0 = highest score), at most `limit`, with scores."""
+
+    @abstractmethod
+    async def sorted_rank(self, key: str, member: str) -> tuple[int, float] | None:
+        """The member's 0-based rank (highest first) and score; None if absent."""
+
+    @abstractmethod
+    async def sorted_count(self, key: str) -> int: ...
+
+    @abstractmethod
+    async def sorted_replace(self, key: str, scores: Mapping[str, float]) -> None:
+        """Replace the whole set atomically: readers see the old set or the new one."""
+
+    @abstractmethod
+    async def sorted_exists(self, key: str) -> bool:
+        """False when the set was never built or was lost (flushed, evicted, restarted)."""
+
+    @abstractmethod
+    async def sorted_delete(self, key: str) -> None: ...
+
+
+class StreamStore(ABC):
+    """Append-only logs with ids in order, capped and expiring: in-flight LLM answers.
+
+    Ids are opaque strings that sort in append order within one stream (Redis stream ids).
+    """
+
+    @abstractmethod
+    async def stream_append(self, key: str, data: bytes, *, maxlen: int, ttl: float) -> str:
+        """Append; keep at most the newest `maxlen` entries; the stream expires `ttl`
+        seconds after its last append. Returns the new entry's id."""
+
+    @abstractmethod
+    async def stream_read(
+        self, key: str, after: str | None = None, count: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        """Entries after the id `after` (from the start when None), oldest first."""
+
+    @abstractmethod
+    async def stream_delete(self, key: str) -> None: ...

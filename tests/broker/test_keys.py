@@ -1,0 +1,91 @@
+"""The short-lived key contract, on every broker: single use, expiry, atomic claims."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from broker import Broker
+from tests.broker.contract import eventually, unique
+
+# --- short-lived keys ------------------------------------------------------------------------
+
+
+async def test_a_key_can_be_taken_once(broker: Broker) -> None:
+    key = unique("ticket")
+    assert await broker.has_key(key) is False
+    assert await broker.take_key(key) is None
+    await broker.set_key(key, "user 7 ✓", 30)
+    assert await broker.has_key(key) is True
+    assert await broker.take_key(key) == "user 7 ✓"
+    assert await broker.take_key(key) is None
+    assert await broker.has_key(key) is False
+
+
+async def test_concurrent_takes_of_one_key_succeed_once(broker: Broker) -> None:
+    key = unique("ticket")
+    await broker.set_key(key, "7", 30)
+    taken = await asyncio.gather(*(broker.take_key(key) for _ in range(5)))
+    assert sorted(taken, key=str) == ["7", None, None, None, None]
+
+
+async def test_a_key_expires(broker: Broker) -> None:
+    key = unique("ticket")
+    await broker.set_key(key, "7", 0.2)
+    started = time.monotonic()
+    assert await broker.has_key(key) is True
+
+    async def gone() -> bool:
+        return not await broker.has_key(key)
+
+    await eventually(gone)
+    assert time.monotonic() - started < 5
+    assert await broker.take_key(key) is None
+
+
+async def test_setting_a_key_again_replaces_its_value(broker: Broker) -> None:
+    key = unique("ticket")
+    await broker.set_key(key, "first", 30)
+    await broker.set_key(key, "second", 30)
+    assert await broker.take_key(key) == "second"
+
+
+async def test_claim_key_succeeds_once_until_the_key_expires(broker: Broker) -> None:
+    key = unique("revoked")
+    claims = await asyncio.gather(*(broker.claim_key(key, "1", 0.3) for _ in range(4)))
+    assert sorted(claims) == [False, False, False, True]
+    assert await broker.has_key(key) is True
+
+    async def gone() -> bool:
+        return not await broker.has_key(key)
+
+    await eventually(gone)
+    assert await broker.claim_key(key, "1", 30) is True
+
+
+# --- counters --------------------------------------------------------------------------------
+
+
+async def test_a_counter_counts_up_from_one(broker: Broker) -> None:
+    key = unique("quota")
+    assert [await broker.count_key(key, 30) for _ in range(3)] == [1, 2, 3]
+
+
+async def test_concurrent_counts_are_each_counted_once(broker: Broker) -> None:
+    key = unique("quota")
+    counts = await asyncio.gather(*(broker.count_key(key, 30) for _ in range(25)))
+    assert sorted(counts) == list(range(1, 26))
+
+
+async def test_a_counters_window_starts_at_its_first_count_and_then_it_restarts(
+    broker: Broker,
+) -> None:
+    key = unique("quota")
+    assert await broker.count_key(key, 0.3) == 1
+    assert await broker.count_key(key, 30) == 2  # a later count does not extend the window
+
+    async def restarted() -> bool:
+        return await broker.has_key(key) is False
+
+    await eventually(restarted)
+    assert await broker.count_key(key, 30) == 1

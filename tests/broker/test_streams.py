@@ -1,0 +1,64 @@
+"""The stream contract (in-flight LLM answers, replayable while they last), on every broker."""
+
+from __future__ import annotations
+
+from broker import Broker
+from tests.broker.contract import eventually, unique
+
+
+async def test_entries_are_read_back_in_append_order_with_increasing_ids(broker: Broker) -> None:
+    key = unique("answer")
+    ids = [
+        await broker.stream_append(key, f"delta {i}".encode(), maxlen=100, ttl=30) for i in range(5)
+    ]
+    entries = await broker.stream_read(key)
+    assert [data for _, data in entries] == [f"delta {i}".encode() for i in range(5)]
+    assert [entry_id for entry_id, _ in entries] == ids
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
+
+
+async def test_reading_after_an_id_resumes_exactly_after_it(broker: Broker) -> None:
+    key = unique("answer")
+    ids = [await broker.stream_append(key, bytes([i]), maxlen=100, ttl=30) for i in range(6)]
+    assert [d for _, d in await broker.stream_read(key, after=ids[2])] == [
+        b"\x03",
+        b"\x04",
+        b"\x05",
+    ]
+    assert await broker.stream_read(key, after=ids[-1]) == []
+    assert [d for _, d in await broker.stream_read(key, after=ids[0], count=2)] == [
+        b"\x01",
+        b"\x02",
+    ]
+
+
+async def test_bytes_come_back_exactly(broker: Broker) -> None:
+    key = unique("answer")
+    payload = b'{"text": "\xe2\x80\x9cchest\xe2\x80\x9d"}\x00\xff\r\n'
+    await broker.stream_append(key, payload, maxlen=10, ttl=30)
+    assert [d for _, d in await broker.stream_read(key)] == [payload]
+
+
+async def test_a_stream_keeps_only_its_newest_entries_up_to_maxlen(broker: Broker) -> None:
+    key = unique("answer")
+    for i in range(10):
+        await broker.stream_append(key, bytes([i]), maxlen=3, ttl=30)
+    assert [d for _, d in await broker.stream_read(key)] == [b"\x07", b"\x08", b"\x09"]
+
+
+async def test_a_stream_expires_after_its_last_append(broker: Broker) -> None:
+    key = unique("answer")
+    await broker.stream_append(key, b"partial", maxlen=10, ttl=0.3)
+
+    async def expired() -> bool:
+        return await broker.stream_read(key) == []
+
+    await eventually(expired)
+
+
+async def test_a_deleted_or_unknown_stream_reads_empty(broker: Broker) -> None:
+    key = unique("answer")
+    assert await broker.stream_read(key) == []
+    await broker.stream_append(key, b"x", maxlen=10, ttl=30)
+    await broker.stream_delete(key)
+    assert await broker.stream_read(key) == []
