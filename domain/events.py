@@ -12,7 +12,7 @@ re-serializes an event per subscriber (or even decodes its body).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -26,8 +26,16 @@ class UserRef(BaseModel):
     name: str
 
 
+Position = Literal["seq", "version", "stream"]
+
+
 class _Event(BaseModel):
+    """An event on a channel. `position` (a class attribute, never serialized) names the
+    field that orders it for its delivery mode: `seq` for durable events, `version` for
+    latest-state snapshots, `stream` (+ `index`) for indexed streams; None for ephemeral."""
+
     model_config = ConfigDict(frozen=True)
+    position: ClassVar[Position | None] = None
 
     channel: str
 
@@ -35,6 +43,7 @@ class _Event(BaseModel):
 class MessageEvent(_Event):
     """A chat message (durable: carries the room's seq)."""
 
+    position: ClassVar[Position | None] = "seq"
     type: Literal["message"] = "message"
     seq: int
     id: int
@@ -73,19 +82,43 @@ Event = MessageEvent | TypingEvent | JoinEvent | LeaveEvent | PresenceEvent
 
 
 class EventHeader(BaseModel):
-    """What a worker reads of an envelope: origin node, event type, seq for durable ones."""
+    """What a worker reads of an envelope: enough to route, order and de-duplicate.
 
-    model_config = ConfigDict(frozen=True)
+    At most one position is set, by the event's delivery mode: `seq` (durable, ordered),
+    `version` (a latest-state snapshot) or `stream` + `index` (an indexed stream such as an
+    LLM answer). `to` restricts delivery to one user's connections (personal events on a
+    shared channel, e.g. `rank`). `source` tags who caused the event (e.g. "telegram"), so a
+    bridge can recognise its own messages and never loop them back.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     origin: str = Field(alias="o")
     type: str = Field(alias="t")
     seq: int | None = Field(default=None, alias="s")
+    version: int | None = Field(default=None, alias="v")
+    stream: str | None = Field(default=None, alias="x")
+    index: int | None = Field(default=None, alias="i")
+    to: int | None = Field(default=None, alias="u")
+    source: str | None = Field(default=None, alias="g")
 
 
-def encode(event: Event, origin: str) -> bytes:
-    """Serialize an event once, with its routing header."""
-    seq = event.seq if isinstance(event, MessageEvent) else None
-    header = EventHeader.model_validate({"o": origin, "t": event.type, "s": seq})
+def encode(
+    event: BaseModel, origin: str, *, to: int | None = None, source: str | None = None
+) -> bytes:
+    """Serialize an event once, with its routing header (its position read off the event:
+    see `Positioned`)."""
+    kind = getattr(event, "position", None)
+    header = EventHeader(
+        origin=origin,
+        type=str(getattr(event, "type", "")),
+        seq=getattr(event, "seq", None) if kind == "seq" else None,
+        version=getattr(event, "version", None) if kind == "version" else None,
+        stream=getattr(event, "stream", None) if kind == "stream" else None,
+        index=getattr(event, "index", None) if kind == "stream" else None,
+        to=to,
+        source=source,
+    )
     return (
         header.model_dump_json(by_alias=True, exclude_none=True).encode()
         + _SEPARATOR

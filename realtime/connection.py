@@ -1,13 +1,20 @@
-"""A client connection as the hub sees it: a user and a bounded outbound queue.
+"""A client connection as the hub sees it: a user and a bounded outbox.
 
-Transport-neutral: the WebSocket and the SSE endpoint each drain `queue` into their wire.
+Transport-neutral: the WebSocket and the SSE endpoint each drain the outbox into their wire.
+Each subscription offers into the outbox by its channel kind's overflow policy
+(realtime/channels.py), so one connection can hold a chat room (too slow: close), a
+leaderboard (too slow: keep only the latest snapshot) and an LLM stream (too slow: drop
+and replay later from the stream) at once, with memory bounded either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
+from collections.abc import Callable
 from enum import IntEnum
+from typing import NamedTuple
 
 from domain.events import UserRef
 
@@ -25,59 +32,137 @@ class CloseCode(IntEnum):
     rate_limited = 4029
 
 
+class Outgoing(NamedTuple):
+    """A frame as every subscriber on this worker receives it: built once per event.
+
+    `event_id` is the event's position as SSE's `id:` (seq, version or stream:index); None
+    for events without one. `type` is the frame's type when known without parsing it.
+    """
+
+    text: str
+    event_id: str | None = None
+    type: str | None = None
+
+
+class LatestSlot:
+    """The one queued snapshot of a keep-latest subscription: a newer one replaces it in
+    place, so a slow watcher holds at most one frame per such channel."""
+
+    __slots__ = ("frame", "queued")
+
+    def __init__(self) -> None:
+        self.frame: Outgoing | None = None
+        self.queued = False
+
+
 class Connection:
     """One client connection on this worker.
 
-    Guarantees: `offer` never blocks (fan-out to thousands of connections must not wait on
-    any one of them); when `limit` frames are already queued the connection is marked too
-    slow and its transport closes it with 4008 — the client reconnects with `since` and
-    loses nothing durable. `put` waits for room instead; only replay uses it, so a long
-    replay is paced by the client rather than refused.
+    Guarantees: no `offer*` ever blocks (fan-out to thousands of connections must not wait
+    on any one of them). `offer` (policy close): when `limit` items are already queued the
+    connection is marked too slow and its transport closes it with 4008 — the client
+    reconnects with `since` and loses nothing durable. `offer_latest` (keep_latest) never
+    overflows: it replaces the subscription's queued snapshot. `offer_droppable` (replay)
+    refuses when full and the caller replays later, once `on_drained` fires. `put` waits
+    for room instead; only replay uses it, so a long replay is paced by the client rather
+    than refused.
     """
 
-    __slots__ = ("_closed", "_queue", "_room", "close_code", "id", "limit", "user")
+    __slots__ = (
+        "_closed",
+        "_queue",
+        "_ready",
+        "_room",
+        "close_code",
+        "id",
+        "limit",
+        "on_drained",
+        "user",
+    )
 
     def __init__(self, user: UserRef, limit: int) -> None:
         self.id = uuid.uuid4().hex[:16]
         self.user = user
         self.limit = limit
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queue: deque[Outgoing | LatestSlot] = deque()
+        self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
         self.close_code: CloseCode | None = None
         self._closed = asyncio.Event()
+        # Called once the queue has drained to half after a droppable offer was refused.
+        self.on_drained: Callable[[], None] | None = None
 
-    def offer(self, frame: str) -> None:
+    def offer(self, frame: Outgoing | str) -> None:
         if self.close_code is not None:
             return
-        if self._queue.qsize() >= self.limit:
+        if len(self._queue) >= self.limit:
             self.close(CloseCode.too_slow)
             return
-        self._queue.put_nowait(frame)
+        self._push(frame if isinstance(frame, Outgoing) else Outgoing(frame))
 
-    async def put(self, frame: str) -> None:
-        while self.close_code is None and self._queue.qsize() >= self.limit:
+    def offer_latest(self, slot: LatestSlot, frame: Outgoing) -> None:
+        if self.close_code is not None:
+            return
+        slot.frame = frame
+        if not slot.queued:
+            slot.queued = True
+            self._push(slot)
+
+    def offer_droppable(self, frame: Outgoing) -> bool:
+        """Queue unless full; False (nothing queued) when full."""
+        if self.close_code is not None:
+            return True
+        if len(self._queue) >= self.limit:
+            self._room.clear()
+            return False
+        self._push(frame)
+        return True
+
+    async def put(self, frame: Outgoing | str) -> None:
+        while self.close_code is None and len(self._queue) >= self.limit:
             self._room.clear()
             await self._room.wait()
         if self.close_code is None:
-            self._queue.put_nowait(frame)
+            self._push(frame if isinstance(frame, Outgoing) else Outgoing(frame))
 
-    async def next(self) -> str | None:
+    def _push(self, item: Outgoing | LatestSlot) -> None:
+        self._queue.append(item)
+        self._ready.set()
+
+    async def next(self) -> Outgoing | None:
         """The next outbound frame; None once the connection is closed."""
-        if self.close_code is not None and self.close_code is not CloseCode.normal:
-            return None
-        frame = await self._queue.get()
-        if self._queue.qsize() <= self.limit // 2:
-            self._room.set()
-        return frame
+        while True:
+            if self.close_code is CloseCode.too_slow:
+                return None  # what is queued is what it could not keep up with
+            if not self._queue:
+                if self.close_code is not None:
+                    return None  # closed, and what was queued before (an error) is sent
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            item = self._queue.popleft()
+            if len(self._queue) <= self.limit // 2 and not self._room.is_set():
+                self._room.set()
+                if self.on_drained is not None:
+                    self.on_drained()
+            if isinstance(item, LatestSlot):
+                item.queued = False
+                frame, item.frame = item.frame, None
+                if frame is None:
+                    continue
+                return frame
+            return item
 
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
     def close(self, code: CloseCode) -> None:
+        """Close after what is queued (e.g. the `error` that explains it) has been sent,
+        except for 4008, where the queue is what the client could not keep up with."""
         if self.close_code is None:
             self.close_code = code
-            self._queue.put_nowait(None)
+            self._ready.set()
             self._room.set()
             self._closed.set()
 

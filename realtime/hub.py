@@ -1,17 +1,16 @@
-"""The per-worker hub: this worker's connections, their channels, ordered fan-out.
+"""The per-worker hub: this worker's connections, their channels, fan-out for every kind.
 
-Per channel with local subscribers the hub holds ONE broker subscription and a sequencer:
-durable events (with `seq`) are delivered to local subscribers strictly in seq order, each
-exactly once. An event that arrives ahead of a missing one (two workers published into one
-room concurrently, or a publish was lost to a crash or a Redis outage) is held back; after
-a short grace period the gap is filled from Redis history, else PostgreSQL, where it is
-guaranteed to be (seq order equals commit order and events are published after commit).
-A periodic head check and the broker's reconnect hook catch gaps that no later event
-reveals.
+Per channel with local subscribers the hub holds ONE broker subscription. Each event is
+decoded once and framed once (`Outgoing`) and then handed to every local subscriber by its
+kind's overflow policy. Ordered events pass a per-channel Sequencer (realtime/sequencer.py)
+first, so they reach each connection strictly in seq order, each exactly once; gaps are
+filled by realtime/ordered.py from Redis history or PostgreSQL.
 
-Subscribing with `since` is seam-safe: the connection is registered (paused, buffering
-live events) at a known head L before history (since, L] is read, then replay and the
-buffer are handed over in one step with no await in between.
+Subscribing is seam-safe for every kind: the subscription is registered (buffering live
+events) before anything is read, then the replay (ordered) and the kind's `on_subscribe`
+frames (snapshots, in-flight streams) are sent, then the buffer is handed over through the
+same per-subscriber filter (stale versions and already-sent stream indexes are dropped)
+with no await in between.
 """
 
 from __future__ import annotations
@@ -19,58 +18,62 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker, PresenceEntry
-from domain.errors import NotFound, Unavailable
-from domain.events import (
-    JoinEvent,
-    LeaveEvent,
-    PresenceEvent,
-    TypingEvent,
-    UserRef,
-    decode,
-    encode,
+from domain.errors import Unavailable
+from domain.events import EventHeader, decode
+from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
+from realtime.channels import (
+    ChannelKind,
+    Delivery,
+    KindContext,
+    Overflow,
+    StreamPosition,
+    SubscribeRequest,
+    kind_of,
 )
-from realtime.channels import KINDS, ChannelKind, parse_channel
-from realtime.connection import CloseCode, Connection
+from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
 from realtime.frames import SubscribedFrame, dump
+from realtime.ordered import OrderedDelivery
+from realtime.presence import Ephemeral, Presence
+from realtime.sequencer import Sequencer
 
 log = logging.getLogger("parley.hub")
 
-Ephemeral = JoinEvent | LeaveEvent | PresenceEvent | TypingEvent
-
-REORDER_GRACE_SECONDS = 0.05
 REPLAY_PAGE = 500
-HEAD_CHECK_SECONDS = 5.0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Subscription:
     conn: Connection
-    presence: PresenceEntry
-    # Not None while the subscription is replaying: live frames wait here, in order.
-    backlog: list[str] | None = None
+    channel: ChannelState
+    presence: PresenceEntry | None
+    # Not None while the subscription is being set up: live events wait here, in order.
+    backlog: list[tuple[EventHeader, Outgoing]] | None = field(default_factory=list)
+    version: int = -1  # latest: the newest snapshot version handed over
+    streams: dict[str, int] = field(default_factory=dict)  # indexed: last index per stream
+    slot: LatestSlot | None = None  # keep_latest: the one queued snapshot
+    lagging: bool = False  # replay: live frames were dropped; replay once there is room
+
+
+@dataclass(slots=True, eq=False)
+class ChannelState:
+    name: str
+    kind: ChannelKind
+    key: int
+    subs: dict[str, Subscription] = field(default_factory=dict)
+    seq: Sequencer[Outgoing] = field(default_factory=Sequencer)
+    filler: asyncio.Task[None] | None = None
 
 
 @dataclass(slots=True)
 class _LockSlot:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
-
-
-@dataclass(slots=True)
-class ChannelState:
-    name: str
-    kind: ChannelKind
-    key: int
-    subs: dict[str, Subscription] = field(default_factory=dict)
-    last_seq: int | None = None  # None until the head is known (subscription confirmed)
-    pending: dict[int, str] = field(default_factory=dict)
-    filler: asyncio.Task[None] | None = None
 
 
 class Hub:
@@ -85,20 +88,22 @@ class Hub:
         self.broker = broker
         self.node = broker.node
         self._sessions = sessions
-        self._presence_ttl = presence_ttl
+        self.context = KindContext(sessions=sessions, broker=broker)
+        self.presence = Presence(broker, presence_ttl)
         self._backlog_limit = backlog_limit
         self.connections: dict[str, Connection] = {}
         self.channels: dict[str, ChannelState] = {}
         self._conn_channels: dict[str, set[str]] = {}
         self._locks: dict[str, _LockSlot] = {}
+        self.ordered = OrderedDelivery(self, sessions)
         self._tasks: list[asyncio.Task[None]] = []
-        broker.set_handlers(self._on_broker_message, self._on_broker_reconnected)
+        broker.set_handlers(self._on_broker_message, self.ordered.on_broker_reconnected)
 
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._every(self._presence_ttl / 4, self._presence_tick)),
-            asyncio.create_task(self._every(HEAD_CHECK_SECONDS, self.check_heads)),
+            asyncio.create_task(_every(self.presence.ttl / 4, self._presence_tick)),
+            asyncio.create_task(_every(self.ordered.check_every, self.ordered.check_heads)),
         ]
 
     async def close(self, code: CloseCode = CloseCode.restarting) -> None:
@@ -112,22 +117,11 @@ class Hub:
             # All at once, under one deadline: shutdown must not wait on each in turn.
             await asyncio.wait([asyncio.create_task(self.disconnect(c)) for c in conns], timeout=5)
 
-    async def _every(self, seconds: float, job: Callable[[], object]) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                result = job()
-                if asyncio.iscoroutine(result):
-                    await result
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a periodic job must survive outages
-                log.warning("periodic job failed", extra={"job": job.__name__, "error": repr(exc)})
-
     # --- connections ----------------------------------------------------------------------
     def register(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
         self._conn_channels[conn.id] = set()
+        conn.on_drained = lambda: self._replay_lagging(conn)
 
     async def disconnect(self, conn: Connection) -> None:
         for channel in list(self._conn_channels.get(conn.id, ())):
@@ -143,18 +137,20 @@ class Hub:
     async def authorize(self, user_id: int, channel: str) -> tuple[ChannelKind, int]:
         """Check the channel name and the user's right to read it. Raises Invalid,
         NotFound or Forbidden."""
-        kind_name, key = parse_channel(channel)
-        kind = KINDS.get(kind_name)
-        if kind is None:
-            raise NotFound(f"There is no channel kind {kind_name!r}.")
+        kind, key = kind_of(channel)
         async with self._sessions() as session:
             await kind.authorize(session, user_id, key)
         return kind, key
 
     async def subscribe(
-        self, conn: Connection, channel: str, since: int | None, ref: str | None
+        self,
+        conn: Connection,
+        channel: str,
+        since: int | None,
+        ref: str | None,
+        stream: StreamPosition | None = None,
     ) -> None:
-        """Authorize, subscribe, answer `subscribed` + `presence`, replay, then go live.
+        """Authorize, subscribe, answer `subscribed` (+ `presence`), replay, then go live.
 
         Raises Invalid / NotFound / Forbidden (nothing changed) or Unavailable (Redis down);
         on any failure or cancellation the subscription is undone.
@@ -166,35 +162,42 @@ class Hub:
             await self.unsubscribe(conn, channel, announce=False)
 
         ch = await self._acquire(channel, kind, key)
-        if since is not None and since > (ch.last_seq or 0):
+        ordered = kind.delivery is Delivery.ordered
+        if ordered and since is not None and since > (ch.seq.last or 0):
             # The client saw more than this worker has delivered (it was on a worker that
             # is ahead): catch up with storage first, so `head` is never behind the client.
-            await self._sync_with_storage(ch)
+            await self.ordered.sync_with_storage(ch)
         # No await between reading the head and registering: the seam is here.
-        head = ch.last_seq or 0
+        head = (ch.seq.last or 0) if ordered else 0
         entry = PresenceEntry(conn.user.id, conn.user.name, self.node, conn.id)
-        sub = Subscription(conn, entry, backlog=[])
+        sub = Subscription(conn, ch, entry if kind.presence else None)
+        if kind.overflow is Overflow.keep_latest:
+            sub.slot = LatestSlot()
         ch.subs[conn.id] = sub
         self._conn_channels[conn.id].add(channel)
         announced = False
         try:
-            first = await self.broker.presence_add(channel, entry, self._presence_ttl)
-            if first and not resubscribe:
-                await self.publish_ephemeral(JoinEvent(channel=channel, user=conn.user))
-                announced = True
-            online = await self.broker.presence_list(channel)
-            recovered = since is None or since <= head
+            if sub.presence is not None:
+                announced = await self.presence.enter(
+                    channel, sub.presence, conn.user, quiet=resubscribe
+                )
+            recovered = not ordered or since is None or since <= head
             conn.offer(
                 dump(SubscribedFrame(ref=ref, channel=channel, head=head, recovered=recovered))
             )
-            conn.offer(PresenceEvent(channel=channel, online=_users(online)).model_dump_json())
-            if since is not None and recovered:
+            if sub.presence is not None:
+                conn.offer((await self.presence.snapshot(channel)).model_dump_json())
+            if ordered and since is not None and recovered:
                 await self._replay(ch, sub, since, head)
-            # Hand over what arrived live meanwhile, paced like the replay, still paused.
+            if kind.on_subscribe is not None:
+                request = SubscribeRequest(conn.user.id, key, since, stream)
+                await self._catch_up(sub, await kind.on_subscribe(self.context, request))
+            # Hand over what arrived meanwhile, paced like the replay, still buffering.
             while sub.backlog:
                 batch, sub.backlog = sub.backlog, []
-                for frame in batch:
-                    await conn.put(frame)
+                for header, out in batch:
+                    if self._admit(sub, header):
+                        await conn.put(out)
             sub.backlog = None  # live from here: no await since the backlog was empty
         except BaseException:
             await self.unsubscribe(conn, channel, announce=announced)
@@ -204,9 +207,16 @@ class Hub:
         after = since
         while after < head and sub.conn.close_code is None:
             upto = min(head, after + REPLAY_PAGE)
-            for _, frame in await self._load(ch, after, upto):
-                await sub.conn.put(frame)  # flow-controlled: waits for the client
+            for _, out in await self.ordered.load(ch, after, upto):
+                await sub.conn.put(out)  # flow-controlled: waits for the client
             after = upto
+
+    async def _catch_up(self, sub: Subscription, envelopes: list[bytes]) -> None:
+        """Send a kind's catch-up frames (envelopes) through the subscriber's filter."""
+        for envelope in envelopes:
+            header, frame = decode(envelope)
+            if self._admit(sub, header):
+                await sub.conn.put(_outgoing(header, frame))
 
     async def unsubscribe(self, conn: Connection, channel: str, *, announce: bool = True) -> None:
         self._conn_channels.get(conn.id, set()).discard(channel)
@@ -214,13 +224,8 @@ class Hub:
         if ch is None:
             return
         sub = ch.subs.pop(conn.id, None)
-        if sub is not None:
-            try:
-                last = await self.broker.presence_remove(channel, sub.presence)
-                if last and announce:
-                    await self.publish_ephemeral(LeaveEvent(channel=channel, user=conn.user))
-            except Exception as exc:  # noqa: BLE001 - presence expires by itself
-                log.info("presence remove failed", extra={"error": repr(exc)})
+        if sub is not None and sub.presence is not None:
+            await self.presence.exit(channel, sub.presence, conn.user, quiet=not announce)
         await self._release(channel)
 
     @contextlib.asynccontextmanager
@@ -254,16 +259,14 @@ class Hub:
                 if isinstance(exc, ConnectionError):
                     raise Unavailable("Live delivery is unavailable right now.") from exc
                 raise
-            try:
-                async with self._sessions() as session:
-                    heads = await kind.heads(session, [key])
-            except BaseException:
-                self.channels.pop(channel, None)
-                with contextlib.suppress(Exception):
-                    await self.broker.unsubscribe(channel)
-                raise
-            ch.last_seq = heads.get(key, 0)
-            self._drain(ch)
+            if kind.delivery is Delivery.ordered:
+                try:
+                    await self.ordered.start(ch)
+                except BaseException:
+                    self.channels.pop(channel, None)
+                    with contextlib.suppress(Exception):
+                        await self.broker.unsubscribe(channel)
+                    raise
             return ch
 
     async def _release(self, channel: str) -> None:
@@ -287,156 +290,115 @@ class Hub:
         except ValueError:
             log.warning("dropped a foreign message", extra={"channel": channel})
             return
-        if header.seq is None:
-            self._fanout(ch, frame)
+        out = _outgoing(header, frame)
+        if header.seq is not None and ch.kind.delivery is Delivery.ordered:
+            self.ordered.accept(ch, header.seq, out)
         else:
-            self._accept(ch, header.seq, frame)
+            self.fanout(ch, header, out)
 
-    def _accept(self, ch: ChannelState, seq: int, frame: str) -> None:
-        if ch.last_seq is None or seq > ch.last_seq + 1:
-            if ch.last_seq is None or seq > ch.last_seq:
-                ch.pending[seq] = frame
-            self._schedule_fill(ch)
-            return
-        if seq <= ch.last_seq:
-            return  # duplicate (replayed, re-published or recovered already)
-        self._fanout(ch, frame)
-        ch.last_seq = seq
-        self._drain(ch)
-
-    def _drain(self, ch: ChannelState) -> None:
-        if ch.last_seq is None:
-            return
-        for seq in [s for s in ch.pending if s <= ch.last_seq]:
-            del ch.pending[seq]
-        while (nxt := ch.pending.pop(ch.last_seq + 1, None)) is not None:
-            self._fanout(ch, nxt)
-            ch.last_seq += 1
-        if ch.pending:
-            self._schedule_fill(ch)
-
-    def _fanout(self, ch: ChannelState, frame: str) -> None:
+    def fanout(self, ch: ChannelState, header: EventHeader | None, out: Outgoing) -> None:
+        """Hand one event to every local subscriber of the channel by its policy."""
+        plain = header is None or (
+            header.to is None and header.version is None and header.stream is None
+        )
         for sub in ch.subs.values():
-            if sub.backlog is None:
-                sub.conn.offer(frame)
-            elif len(sub.backlog) < self._backlog_limit:
-                sub.backlog.append(frame)
+            if not plain and not self._admit(sub, header):
+                continue
+            if sub.backlog is not None:
+                if len(sub.backlog) < self._backlog_limit:
+                    sub.backlog.append((header or _NO_HEADER, out))
+                else:
+                    sub.conn.close(CloseCode.too_slow)
+            elif sub.slot is not None:
+                sub.conn.offer_latest(sub.slot, out)
+            elif ch.kind.overflow is Overflow.replay:
+                if not sub.conn.offer_droppable(out):
+                    sub.lagging = True
             else:
-                sub.conn.close(CloseCode.too_slow)
+                sub.conn.offer(out)
 
-    def _schedule_fill(self, ch: ChannelState) -> None:
-        if ch.filler is None and ch.last_seq is not None:
-            ch.filler = asyncio.create_task(self._fill(ch))
+    def _admit(self, sub: Subscription, header: EventHeader | None) -> bool:
+        """The per-subscriber filter: personal events, stale snapshots, stream indexes.
 
-    async def _fill(self, ch: ChannelState) -> None:
-        """Fill a gap below the lowest held-back event from history or PostgreSQL."""
+        Updates the subscriber's position when it admits an event (called once per event
+        per subscriber, backlog included)."""
+        if header is None:
+            return True
+        if header.to is not None and header.to != sub.conn.user.id:
+            return False
+        if header.version is not None:
+            if header.version <= sub.version:
+                return False
+            sub.version = header.version
+        if header.stream is not None and header.index is not None:
+            if header.index <= sub.streams.get(header.stream, -1):
+                return False
+            sub.streams[header.stream] = header.index
+        return True
+
+    def _replay_lagging(self, conn: Connection) -> None:
+        """The connection has room again: replay what its lagging subscriptions dropped."""
+        for channel in self._conn_channels.get(conn.id, ()):
+            ch = self.channels.get(channel)
+            sub = ch.subs.get(conn.id) if ch is not None else None
+            if ch is None or sub is None or not sub.lagging or ch.kind.replay is None:
+                continue
+            sub.lagging = False
+            position = max(sub.streams.items(), key=lambda kv: kv[1], default=None)
+            request = SubscribeRequest(
+                conn.user.id,
+                ch.key,
+                stream=StreamPosition(*position) if position is not None else None,
+            )
+            self.ordered.keep(asyncio.get_running_loop().create_task(self._replay_to(sub, request)))
+
+    async def _replay_to(self, sub: Subscription, request: SubscribeRequest) -> None:
+        replay = sub.channel.kind.replay
+        assert replay is not None
         try:
-            # Most gaps are two publishes crossing on the wire: give the missing one a
-            # moment to arrive before going to storage.
-            await asyncio.sleep(REORDER_GRACE_SECONDS)
-            while ch.pending and ch.last_seq is not None and self.channels.get(ch.name) is ch:
-                upto = min(ch.pending) - 1
-                if upto <= ch.last_seq:
-                    self._drain(ch)
-                    continue
-                before = ch.last_seq
-                await self._catch_up(ch, upto)
-                if ch.last_seq == before:
-                    await self._drop_impossible(ch)
-                    if ch.last_seq == before and ch.pending:
-                        break  # nothing to fill yet; the next event or head check retries
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - Redis down: storage still has everything
-            log.warning("gap fill failed", extra={"channel": ch.name, "error": repr(exc)})
-        finally:
-            ch.filler = None
-
-    async def _drop_impossible(self, ch: ChannelState) -> None:
-        """Forget held-back seqs beyond the stored head: storage never had them.
-
-        Events are published after commit, so a genuine seq is always in storage by the
-        time it arrives. Anything above the head is foreign (anyone can publish on a Redis
-        channel) or from a room that no longer exists; waiting for it would stall the
-        channel and keep querying storage.
-        """
-        async with self._sessions() as session:
-            head = (await ch.kind.heads(session, [ch.key])).get(ch.key, 0)
-        for seq in [s for s in ch.pending if s > head]:
-            del ch.pending[seq]
-            log.warning("dropped an event beyond the stored head", extra={"channel": ch.name})
-        if ch.last_seq is not None and head > ch.last_seq:
-            await self._catch_up(ch, head)
-
-    async def _catch_up(self, ch: ChannelState, upto: int) -> None:
-        assert ch.last_seq is not None
-        for seq, frame in await self._load(ch, ch.last_seq, upto):
-            self._accept(ch, seq, frame)
-
-    async def _load(self, ch: ChannelState, after: int, upto: int) -> list[tuple[int, str]]:
-        """Durable frames after < seq <= upto: Redis history if complete, else PostgreSQL."""
-        try:
-            items = await self.broker.history(ch.name, after, upto)
-        except Exception:  # noqa: BLE001 - retried by the next event or head check
-            items = None
-        if items is not None:
-            try:
-                return [(header.seq or 0, frame) for header, frame in map(decode, items)]
-            except ValueError:
-                log.warning("unreadable history entry; using storage", extra={"channel": ch.name})
-        async with self._sessions() as session:
-            return await ch.kind.load(session, ch.key, after, upto)
-
-    async def check_heads(self) -> None:
-        """Compare every local channel's position with storage; fill what was missed."""
-        by_kind: dict[str, list[ChannelState]] = {}
-        for ch in list(self.channels.values()):
-            if ch.last_seq is not None:
-                by_kind.setdefault(ch.kind.name, []).append(ch)
-        for kind_name, states in by_kind.items():
-            kind = KINDS[kind_name]
-            async with self._sessions() as session:
-                heads = await kind.heads(session, [c.key for c in states])
-            for ch in states:
-                head = heads.get(ch.key, 0)
-                if ch.last_seq is not None and head > ch.last_seq and ch.filler is None:
-                    try:
-                        await self._catch_up(ch, head)
-                    except Exception as exc:  # noqa: BLE001 - one channel must not stop the rest
-                        log.warning(
-                            "catch-up failed", extra={"channel": ch.name, "error": repr(exc)}
-                        )
-
-    async def _sync_with_storage(self, ch: ChannelState) -> None:
-        """Deliver whatever storage has beyond this worker's position on one channel."""
-        async with self._sessions() as session:
-            head = (await ch.kind.heads(session, [ch.key])).get(ch.key, 0)
-        if ch.last_seq is not None and head > ch.last_seq:
-            await self._catch_up(ch, head)
-
-    async def _on_broker_reconnected(self) -> None:
-        try:
-            await self.check_heads()
-        except Exception as exc:  # noqa: BLE001 - the periodic head check retries
-            log.warning("head check after reconnect failed", extra={"error": repr(exc)})
+            await self._catch_up(sub, await replay(self.context, request))
+        except Exception as exc:  # noqa: BLE001 - the client can resubscribe
+            log.warning("overflow replay failed", extra={"error": type(exc).__name__})
 
     # --- ephemeral events and presence ----------------------------------------------------
     async def publish_ephemeral(self, event: Ephemeral) -> None:
-        await self.broker.publish(event.channel, encode(event, self.node))
+        await self.presence.publish(event)
 
     async def _presence_tick(self) -> None:
-        entries = [
-            (ch.name, sub.presence) for ch in self.channels.values() for sub in ch.subs.values()
+        held = [
+            (ch.name, sub.presence)
+            for ch in self.channels.values()
+            for sub in ch.subs.values()
+            if sub.presence is not None
         ]
-        await self.broker.presence_refresh(entries, self._presence_ttl)
-        for name in list(self.channels):
-            for gone in await self.broker.presence_sweep(name):
-                user = UserRef(id=gone.user_id, name=gone.name)
-                await self.publish_ephemeral(LeaveEvent(channel=name, user=user))
+        with_presence = [name for name, ch in self.channels.items() if ch.kind.presence]
+        await self.presence.tick(held, with_presence)
 
 
-def _users(entries: list[PresenceEntry]) -> list[UserRef]:
-    seen: dict[int, UserRef] = {}
-    for e in entries:
-        seen.setdefault(e.user_id, UserRef(id=e.user_id, name=e.name))
-    return sorted(seen.values(), key=lambda u: u.id)
+_NO_HEADER = EventHeader(origin="", type="")
+
+
+def _outgoing(header: EventHeader, frame: str) -> Outgoing:
+    if header.seq is not None:
+        return Outgoing(frame, str(header.seq), header.type)
+    if header.version is not None:
+        return Outgoing(frame, str(header.version), header.type)
+    if header.stream is not None:
+        return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
+    return Outgoing(frame, None, header.type)
+
+
+async def _every(seconds: float, job: object) -> None:
+    """Run a periodic job forever; a failure is logged and the next round runs anyway."""
+    assert callable(job)
+    name = getattr(job, "__name__", "job")
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            result = job()
+            if asyncio.iscoroutine(result):
+                await result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a periodic job must survive outages
+            log.warning("periodic job failed", extra={"job": name, "error": type(exc).__name__})

@@ -105,10 +105,8 @@ async def stream_channel(
                     break
                 if frame is None:
                     break
-                meta = json.loads(frame)
-                seq = meta.get("seq") if meta.get("type") == "message" else None
                 yield ServerSentEvent(
-                    data=frame, event=meta.get("type"), id=str(seq) if seq is not None else None
+                    data=frame.text, event=_type_of(frame.text), id=frame.event_id
                 )
         finally:
             # The client went away and this generator is being cancelled: shield the
@@ -125,6 +123,13 @@ async def stream_channel(
         ping=services.settings.sse_keepalive_seconds,
         headers={"X-Accel-Buffering": "no", "Cache-Control": "no-cache"},
     )
+
+
+def _type_of(frame: str) -> str | None:
+    """The type of a frame the hub made itself (`subscribed`, `presence`, `error`); event
+    frames carry theirs from the envelope and are never parsed here."""
+    kind = json.loads(frame).get("type")
+    return kind if isinstance(kind, str) else None
 
 
 @router.get(

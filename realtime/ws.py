@@ -61,7 +61,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 async def _send_loop(websocket: WebSocket, conn: Connection) -> None:
     while (frame := await conn.next()) is not None:
-        await websocket.send_text(frame)
+        await websocket.send_text(frame.text)
 
 
 async def _close(websocket: WebSocket, code: CloseCode) -> None:

@@ -26,7 +26,7 @@ from domain.chat import message_event
 from domain.events import MessageEvent, TypingEvent, UserRef, encode
 from models import Membership, Message, Room, RoomKind, User
 from models.db import make_sessionmaker
-from realtime.connection import Connection
+from realtime.connection import Connection, Outgoing
 from realtime.hub import ChannelState, Hub
 
 WITHIN = 5.0
@@ -103,7 +103,7 @@ def deliver(hub: Hub, event: MessageEvent) -> None:
 async def frame_of(conn: Connection, within: float = WITHIN) -> str:
     frame = await asyncio.wait_for(conn.next(), within)
     assert frame is not None, "the connection was closed"
-    return frame
+    return frame.text
 
 
 async def messages_of(conn: Connection, count: int, within: float = WITHIN) -> list[str]:
@@ -326,10 +326,10 @@ async def test_check_heads_delivers_what_was_stored_but_never_published(
 ) -> None:
     conn, _ = await subscribed(hub, world)
     events = await world.store(1, 2)
-    await hub.check_heads()
+    await hub.ordered.check_heads()
     assert conn.pending() == 2
     assert await messages_of(conn, 2) == frames(events, 1, 2)
-    await hub.check_heads()  # nothing new: nothing delivered again
+    await hub.ordered.check_heads()  # nothing new: nothing delivered again
     deliver(hub, events[2])  # the lost publish arrives late after all
     assert conn.pending() == 0
 
@@ -345,7 +345,7 @@ async def test_check_heads_covers_every_subscribed_room(hub: Hub, world: World) 
     conn_other, _ = await subscribed(hub, other)
     events = await world.store(1)
     other_events = await other.store(1, 2)
-    await hub.check_heads()
+    await hub.ordered.check_heads()
     assert await messages_of(conn, 1) == frames(events, 1)
     assert await messages_of(conn_other, 2) == frames(other_events, 1, 2)
 
@@ -395,14 +395,14 @@ async def test_an_event_storage_does_not_have_does_not_keep_the_hub_querying_sto
     deliver(hub, events[1])
     assert await messages_of(conn, 1) == frames(events, 1)
     loads = 0
-    load = hub._load
+    load = hub.ordered.load
 
-    async def counting_load(ch: ChannelState, after: int, upto: int) -> list[tuple[int, str]]:
+    async def counting_load(ch: ChannelState, after: int, upto: int) -> list[tuple[int, Outgoing]]:
         nonlocal loads
         loads += 1
         return await load(ch, after, upto)
 
-    hub._load = counting_load  # type: ignore[method-assign]
+    hub.ordered.load = counting_load  # type: ignore[method-assign]
     forged = events[1].model_copy(update={"seq": 50, "body": "forged"})
     deliver(hub, forged)
     try:
