@@ -327,6 +327,25 @@ async def test_a_used_refresh_token_stays_spent_after_redis_is_flushed(
         assert again.status_code == 200, again.text
 
 
+async def test_tokens_are_checked_and_revocations_honoured_while_redis_is_down(
+    api_with: ApiFactory, private_redis: RedisProcess
+) -> None:
+    """The denylist is in PostgreSQL: a Redis outage neither blocks authentication nor
+    lets a revoked token through."""
+    async with api_with(redis_url=private_redis.url) as api:
+        asha, ravi = await api.user("Asha"), await api.user("Ravi")
+        assert (await api.http.post("/api/v1/auth/logout", headers=asha.headers)).status_code == 204
+
+        private_redis.kill()
+
+        error_of(await _me(api, asha.token), 401, "unauthorized")
+        me = await _me(api, ravi.token)
+        assert me.status_code == 200 and me.json()["id"] == ravi.id, me.text
+        rotated = await _refresh(api, ravi.refresh_token)
+        assert rotated.status_code == 200, rotated.text
+        error_of(await _refresh(api, ravi.refresh_token), 401, "unauthorized")
+
+
 async def test_a_revoked_service_token_stays_revoked_after_redis_is_flushed(
     api_with: ApiFactory, private_redis: RedisProcess, settings: Settings
 ) -> None:
