@@ -1,7 +1,17 @@
 """Structured (key=value) logging, with secrets kept out of every line.
 
-Access logs never carry query strings' tickets, and nothing logs message bodies, tokens or
-health data: log calls pass only ids, codes and error types in `extra`.
+One filter, `RedactSecrets`, sits on the root handler, the one handler every line goes
+through: a handler's filter sees the records of every logger that propagates to it, so
+uvicorn's handshake lines (`"WebSocket /ws?token=..." 403`), its access log and our own
+lines are all redacted in one place. `configure()` routes uvicorn's loggers to that
+handler even when uvicorn configured its own handlers first (`python -m uvicorn`).
+
+Redacted: values of query parameters named like a credential (`token`, `ticket`,
+`access_token`, `client_secret`, `password`, `api_key`, ...), `Bearer`/`Basic` credentials
+(as in an `Authorization` header), and anything shaped like a JWT (three base64url
+segments starting with `eyJ`), wherever they occur: in the message, its arguments, the
+extras, and a traceback's text. Beyond that, log calls pass only ids, codes and error
+types in `extra`: nothing logs message bodies or health data.
 """
 
 from __future__ import annotations
@@ -14,7 +24,67 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "asctime",
     "color_message",
 }
-_SECRET_QUERY = re.compile(r"(ticket|token|access_token)=[^&\s\"]+", re.IGNORECASE)
+REDACTED = "[REDACTED]"
+_URLSAFE = r"[A-Za-z0-9_-]"
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A JWT anywhere (the header always starts with `{"`, base64url `eyJ`).
+    (re.compile(rf"eyJ{_URLSAFE}*\.{_URLSAFE}*\.{_URLSAFE}*"), REDACTED),
+    # `Authorization: Bearer <credential>` (or Basic), with or without the header name.
+    # At least 8 credential characters, so prose like "Bearer token" stays readable.
+    (
+        re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
+        rf"\1\2{REDACTED}",
+    ),
+    # A query (or form) parameter whose name says it is a credential.
+    (
+        re.compile(
+            r"\b([\w.-]*(?:token|ticket|secret|passw(?:or)?d|api[_-]?key)[\w.-]*)="
+            r"[^&\s\"'#;]+",
+            re.IGNORECASE,
+        ),
+        rf"\1={REDACTED}",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every credential-looking part replaced by `[REDACTED]`."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Redact credentials from a record before any formatter sees it. Never drops a record.
+
+    The message is rendered (`msg % args`) and redacted as one string, so a token split
+    across the format and its arguments, or carried by an argument of any type, is caught;
+    the record then carries no arguments. String extras and a traceback's text are
+    redacted too; a non-string extra whose text holds a credential is replaced by its
+    redacted text. Never raises: logging must not fail a request.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string must still not leak
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        for key, value in list(record.__dict__.items()):
+            if key in _STANDARD:
+                continue
+            text = value if isinstance(value, str) else repr(value)
+            cleaned = redact(text)
+            if cleaned != text:
+                setattr(record, key, cleaned)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -26,23 +96,24 @@ class KeyValueFormatter(logging.Formatter):
         return base
 
 
-class RedactQuery(logging.Filter):
-    """Strip single-use tickets (and any token someone put in a URL) from access logs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(
-                _SECRET_QUERY.sub(r"\1=***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
 def configure(level: str = "INFO") -> None:
+    """One stderr handler on the root logger, with the redaction filter on it.
+
+    A uvicorn logger that has handlers of its own (uvicorn's default config, as under
+    `python -m uvicorn`) loses them and propagates to the root instead: a record written
+    by another handler would bypass the filter. A uvicorn logger without handlers is left
+    alone, so a disabled access log (no handlers, no propagation) stays disabled.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(
         KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     )
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("uvicorn.access").addFilter(RedactQuery())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        logger = logging.getLogger(name)
+        if logger.handlers:
+            logger.handlers.clear()
+            logger.propagate = True

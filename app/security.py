@@ -4,12 +4,16 @@ Token kinds: `access` (short), `refresh` (long, only exchanges for a new pair), 
 (bridges; long-lived, revocable). Every token has `sub`, `role`, `jti`, `exp`, `iat`, `typ`.
 Decoding pins the algorithm list to the configured HMAC algorithm, so `alg: none` and
 algorithm-confusion tokens are rejected, and requires `exp` (python-jose would otherwise
-accept a token without one).
+accept a token without one). It also bounds every claim the code later hands to
+PostgreSQL (`sub` to a positive int4 user id, `jti` to a short string): a correctly signed
+token with an out-of-range value is refused here as unauthorized, never reaching a query
+where it would fail as a server error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +25,13 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.settings import Settings
 from domain.errors import Unauthorized
+
+# `users.id` is a PostgreSQL `integer`: a subject is its canonical decimal form, 1..2**31-1.
+# ASCII digits only: int() would also take " 7", "+7", "0_7" or other scripts' digits.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,9}")
+MAX_USER_ID = 2**31 - 1
+# `revoked_tokens.jti` is varchar(64); issued ids are 32 hex characters.
+MAX_JTI_LENGTH = 64
 
 
 class TokenKind(StrEnum):
@@ -93,7 +104,13 @@ class TokenCodec:
         return str(jwt.encode(claims, self._secret, algorithm=self._algorithm))
 
     def decode(self, token: str) -> TokenClaims:
-        """Verify signature, algorithm and expiry. Raises Unauthorized, never leaks why."""
+        """Verify signature, algorithm, expiry and the shape of every claim.
+
+        Raises Unauthorized (never anything else, never saying why) for any token that is
+        not one this codec could have issued: besides a bad signature or expiry, a `sub`
+        that is not a user id in 1..2**31-1, a `jti` that is empty or too long, an
+        unknown `typ`, or an `exp` beyond what a datetime can hold.
+        """
         try:
             payload = jwt.decode(
                 token,
@@ -108,11 +125,27 @@ class TokenCodec:
             )
             kind = TokenKind(payload["typ"])
             return TokenClaims(
-                user_id=int(payload["sub"]),
+                user_id=_user_id(payload["sub"]),
                 role=str(payload["role"]),
-                jti=str(payload["jti"]),
+                jti=_jti(payload["jti"]),
                 kind=kind,
                 expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             )
-        except (JWTError, KeyError, ValueError, TypeError) as exc:
+        except (JWTError, KeyError, ValueError, TypeError, OverflowError, OSError) as exc:
+            # OverflowError/OSError: an `exp` past what the platform's time_t can hold.
             raise Unauthorized("The token is invalid or expired.") from exc
+
+
+def _user_id(sub: object) -> int:
+    if not isinstance(sub, str) or _SUBJECT.fullmatch(sub) is None:
+        raise ValueError("sub is not a user id")
+    user_id = int(sub)
+    if user_id > MAX_USER_ID:
+        raise ValueError("sub is out of range")
+    return user_id
+
+
+def _jti(jti: object) -> str:
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise ValueError("jti is not a token id")
+    return jti

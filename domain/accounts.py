@@ -1,8 +1,10 @@
 """Accounts and sessions: register, log in, refresh (rotating), log out (revoking), and the
 single-use tickets EventSource clients use instead of a header.
 
-Revocation is a Redis denylist keyed by the token's `jti`, kept until the token would have
-expired anyway, so the list never grows past the live tokens.
+Revocation is a denylist keyed by the token's `jti` in PostgreSQL (`revoked_tokens`), kept
+until the token would have expired anyway, so it never grows past the live revoked tokens.
+Redis is not consulted: it may lose its data, and a revoked token must stay revoked
+(docs/decisions/0010-where-revocation-lives.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from domain.errors import Conflict, Unauthorized
 
 __all__ = ["TokenKind", "Unauthorized"]
 from models import Role, User
+from models.tokens import active_user_unless_revoked, claim_revocation, purge_expired
 from models.users import get_user_by_email
 
 SELF_SERVICE_ROLES = frozenset({Role.student, Role.patient})
@@ -31,10 +34,6 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
-
-
-def _revoked_key(jti: str) -> str:
-    return f"revoked:{jti}"
 
 
 async def register(
@@ -88,24 +87,38 @@ async def resolve(
     kinds: frozenset[TokenKind] = frozenset({TokenKind.access, TokenKind.service}),
 ) -> tuple[User, TokenClaims]:
     """The active user a token names. Raises Unauthorized for any bad, revoked or
-    wrong-kind token (a refresh token cannot be used as an access token)."""
+    wrong-kind token (a refresh token cannot be used as an access token).
+
+    Costs one PostgreSQL round trip: the user lookup with the denylist probe (a primary-key
+    lookup) as a second column. `broker` is not consulted any more, so losing Redis's data
+    cannot re-enable a revoked token and a Redis outage does not block authentication; the
+    parameter stays for the transports' existing call sites.
+    """
+    del broker  # revocation lives in PostgreSQL (decision 0010)
     claims = codec.decode(token)
     if claims.kind not in kinds:
         raise Unauthorized("This kind of token cannot be used here.")
-    if await broker.has_key(_revoked_key(claims.jti)):
-        raise Unauthorized("The token has been revoked.")
-    user = await session.get(User, claims.user_id)
+    user, revoked = await active_user_unless_revoked(session, claims.user_id, claims.jti)
     if user is None or not user.is_active:
         raise Unauthorized("The account does not exist or is disabled.")
+    if revoked:
+        raise Unauthorized("The token has been revoked.")
     return user, claims
 
 
-async def revoke(broker: Broker, claims: TokenClaims) -> bool:
-    """Deny the token from now on. True for the one caller that revoked it first."""
-    ttl = (claims.expires_at - datetime.now(UTC)).total_seconds()
-    if ttl <= 0:
+async def revoke(session: AsyncSession, claims: TokenClaims) -> bool:
+    """Deny the token from now on, durably (committed in PostgreSQL before returning).
+
+    True for the one caller that revoked it first, False for every other (and for a token
+    that has already expired, which needs no row). Also purges a bounded batch of rows
+    whose tokens have expired, so the denylist is kept small without a scheduled job.
+    """
+    if claims.expires_at <= datetime.now(UTC):
         return False
-    return await broker.claim_key(_revoked_key(claims.jti), "1", ttl + 1)
+    claimed = await claim_revocation(session, claims.jti, claims.user_id, claims.expires_at)
+    await purge_expired(session)
+    await session.commit()
+    return claimed
 
 
 async def refresh(
@@ -113,13 +126,15 @@ async def refresh(
 ) -> TokenPair:
     """Exchange a refresh token for a new pair; the used refresh token is revoked.
 
-    Claiming the revocation is atomic, so two concurrent uses of one refresh token (a
-    stolen copy replayed beside the real one) yield one new pair, not two.
+    The revocation is an atomic claim in PostgreSQL (INSERT ... ON CONFLICT DO NOTHING
+    RETURNING), committed before the new pair is issued: of two concurrent uses of one
+    refresh token (a stolen copy replayed beside the real one) exactly one gets a pair,
+    and a used refresh token is refused for good, whatever happens to Redis.
     """
     user, claims = await resolve(
         session, broker, codec, refresh_token, frozenset({TokenKind.refresh})
     )
-    if not await revoke(broker, claims):
+    if not await revoke(session, claims):
         raise Unauthorized("The token has been revoked.")
     return issue_pair(codec, user, minutes)
 

@@ -7,6 +7,7 @@ from models.base import Base
 from models.messages import Message
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
+from models.tokens import RevokedToken
 from models.users import Role, User
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Message",
     "Question",
     "Quiz",
+    "RevokedToken",
     "Role",
     "Room",
     "RoomKind",

@@ -61,7 +61,7 @@ async def logout(
     auth: Auth, services: ServicesDep, session: SessionDep, body: LogoutIn | None = None
 ) -> None:
     """Revoke the access token used for this call (and the refresh token, if given)."""
-    await accounts.revoke(services.broker, auth[1])
+    await accounts.revoke(session, auth[1])
     if body is not None and body.refresh_token:
         try:
             _, claims = await accounts.resolve(
@@ -73,7 +73,7 @@ async def logout(
             )
         except accounts.Unauthorized:
             return
-        await accounts.revoke(services.broker, claims)
+        await accounts.revoke(session, claims)
 
 
 @router.post(

@@ -22,7 +22,9 @@ from tests.backing import Backing, start_backing
 from tests.servers import InProcessServer, free_port
 from tests.support import Api
 
-TABLES = "answers, attempts, questions, quizzes, messages, memberships, rooms, users"
+TABLES = (
+    "answers, attempts, questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
+)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ TABLES = {
     "questions",
     "attempts",
     "answers",
+    "revoked_tokens",
 }
 ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
 
