@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import chat
 from domain.errors import Invalid
 
-_CHANNEL = re.compile(r"^([a-z_]{1,32}):([1-9][0-9]{0,17})$")
+_CHANNEL = re.compile(r"([a-z_]{1,32}):([1-9][0-9]{0,17})")
+# Every channel kind's id is a PostgreSQL INTEGER column today (rooms.id, ...). A larger id
+# can name nothing, and checking it here keeps it away from SQL, where it is an error.
+MAX_ID = 2**31 - 1
 
 Authorize = Callable[[AsyncSession, int, int], Awaitable[None]]
 Heads = Callable[[AsyncSession, list[int]], Awaitable[dict[int, int]]]
@@ -30,10 +33,13 @@ class ChannelKind:
 
 
 def parse_channel(channel: str) -> tuple[str, int]:
-    match = _CHANNEL.match(channel)
+    match = _CHANNEL.fullmatch(channel)
     if match is None:
-        raise Invalid(f"{channel!r} is not a channel name (expected kind:id, e.g. room:42).")
-    return match.group(1), int(match.group(2))
+        raise Invalid(f"{channel[:80]!r} is not a channel name (expected kind:id, e.g. room:42).")
+    key = int(match.group(2))
+    if key > MAX_ID:
+        raise Invalid(f"Channel ids are at most {MAX_ID}.")
+    return match.group(1), key
 
 
 ROOM = ChannelKind(
