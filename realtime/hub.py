@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,7 @@ from domain.events import (
 from realtime.channels import KINDS, ChannelKind, parse_channel
 from realtime.connection import CloseCode, Connection
 from realtime.frames import SubscribedFrame, dump
+from realtime.supervise import every, spawn
 
 log = logging.getLogger("parley.hub")
 
@@ -46,6 +47,7 @@ Ephemeral = JoinEvent | LeaveEvent | PresenceEvent | TypingEvent
 REORDER_GRACE_SECONDS = 0.05
 REPLAY_PAGE = 500
 HEAD_CHECK_SECONDS = 5.0
+SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # the broker's own confirmation wait is 5 s
 
 
 @dataclass(slots=True)
@@ -97,8 +99,8 @@ class Hub:
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._every(self._presence_ttl / 4, self._presence_tick)),
-            asyncio.create_task(self._every(HEAD_CHECK_SECONDS, self.check_heads)),
+            spawn(every(self._presence_ttl / 4, self._presence_tick), name="hub-presence"),
+            spawn(every(HEAD_CHECK_SECONDS, self.check_heads), name="hub-head-check"),
         ]
 
     async def close(self, code: CloseCode = CloseCode.restarting) -> None:
@@ -110,19 +112,9 @@ class Hub:
             conn.close(code)
         if conns:
             # All at once, under one deadline: shutdown must not wait on each in turn.
-            await asyncio.wait([asyncio.create_task(self.disconnect(c)) for c in conns], timeout=5)
-
-    async def _every(self, seconds: float, job: Callable[[], object]) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                result = job()
-                if asyncio.iscoroutine(result):
-                    await result
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a periodic job must survive outages
-                log.warning("periodic job failed", extra={"job": job.__name__, "error": repr(exc)})
+            await asyncio.wait(
+                [spawn(self.disconnect(c), name="hub-drain") for c in conns], timeout=5
+            )
 
     # --- connections ----------------------------------------------------------------------
     def register(self, conn: Connection) -> None:
@@ -246,12 +238,13 @@ class Hub:
                 return ch
             ch = ChannelState(channel, kind, key)
             self.channels[channel] = ch
-            try:
-                await self.broker.subscribe(channel)  # returns once Redis confirmed it
+            try:  # returns once Redis confirmed it; bounded so a subscribe is always answered
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await self.broker.subscribe(channel)
             except BaseException as exc:
                 # Failed or cancelled (client gone): leave nothing half-made behind.
                 self.channels.pop(channel, None)
-                if isinstance(exc, ConnectionError):
+                if isinstance(exc, ConnectionError | TimeoutError):
                     raise Unavailable("Live delivery is unavailable right now.") from exc
                 raise
             try:
@@ -326,7 +319,7 @@ class Hub:
 
     def _schedule_fill(self, ch: ChannelState) -> None:
         if ch.filler is None and ch.last_seq is not None:
-            ch.filler = asyncio.create_task(self._fill(ch))
+            ch.filler = spawn(self._fill(ch), name="hub-fill")
 
     async def _fill(self, ch: ChannelState) -> None:
         """Fill a gap below the lowest held-back event from history or PostgreSQL."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 log = logging.getLogger("parley.tasks")
@@ -64,3 +64,17 @@ def _role(task: asyncio.Task[Any]) -> str:
     name = task.get_name()
     head, _, tail = name.rpartition("-")
     return head if head and all(c in "0123456789abcdef" for c in tail) else name
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    """Run `job` every `seconds` for ever. A failed run is logged and the loop goes on:
+    a periodic job (presence refresh, head check) must outlive an outage of what it uses."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception as exc:  # noqa: BLE001 - logged; the next run retries
+            log.warning(
+                "periodic job failed",
+                extra={"job": getattr(job, "__name__", "?"), "error": type(exc).__name__},
+            )

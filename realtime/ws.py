@@ -61,7 +61,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             {receiver, sender, closer}, return_when=asyncio.FIRST_COMPLETED
         )
         for task in done & {receiver, sender}:
-            if not task.cancelled() and not isinstance(task.exception(), gone | type(None)):
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None and not isinstance(failure, gone):
                 conn.close(CloseCode.internal)
     finally:
         for task in (receiver, sender, closer):
