@@ -136,6 +136,9 @@ class RedisBroker(RedisStores, Broker):
             inflight = asyncio.ensure_future(self._first_subscribe(channel))
             self._inflight[channel] = inflight
             inflight.add_done_callback(lambda _: self._inflight.pop(channel, None))
+            # Its callers report a failure; if they all gave up first, nobody would read it
+            # and asyncio would log "Task exception was never retrieved".
+            inflight.add_done_callback(_retrieve)
         try:
             # Every concurrent caller waits for the one confirmation.
             await asyncio.shield(inflight)
@@ -162,6 +165,7 @@ class RedisBroker(RedisStores, Broker):
             task = asyncio.get_running_loop().create_task(unsubscribe())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+            task.add_done_callback(_retrieve)
 
     async def _first_subscribe(self, channel: str) -> None:
         await asyncio.wait_for(self._connected.wait(), _CONFIRM_TIMEOUT)
@@ -296,3 +300,9 @@ def _transport_options(url: str) -> dict[str, Any]:
     if scheme in ("redis", "rediss"):
         return {"socket_keepalive": True}
     return {}
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    """Log a background failure nobody else will see (its outcome is read either way)."""
+    if not fut.cancelled() and (exc := fut.exception()) is not None:
+        log.info("background redis call failed", extra={"error": type(exc).__name__})

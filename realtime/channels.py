@@ -32,7 +32,7 @@ from domain.errors import Invalid, NotFound
 
 # Ids are PostgreSQL INTEGER keys: a larger number cannot name anything.
 MAX_CHANNEL_ID = 2**31 - 1
-_CHANNEL = re.compile(r"^([a-z_]{1,32}):([1-9][0-9]{0,9})$")
+_CHANNEL = re.compile(r"([a-z_]{1,32}):([1-9][0-9]{0,9})")
 
 
 class Delivery(StrEnum):
@@ -119,13 +119,10 @@ def register(kind: ChannelKind) -> ChannelKind:
 
 def parse_channel(channel: str) -> tuple[str, int]:
     """Split `kind:id`. Raises Invalid for a malformed name or an id out of range."""
-    match = _CHANNEL.match(channel) if isinstance(channel, str) else None
+    match = _CHANNEL.fullmatch(channel) if isinstance(channel, str) else None
     if match is None:
-        raise Invalid(
-            f"{channel!r} is not a channel name (expected kind:id, e.g. room:42)."
-            if isinstance(channel, str) and len(channel) <= 80
-            else "Not a channel name (expected kind:id, e.g. room:42)."
-        )
+        shown = repr(channel[:80]) if isinstance(channel, str) else "That"
+        raise Invalid(f"{shown} is not a channel name (expected kind:id, e.g. room:42).")
     key = int(match.group(2))
     if key > MAX_CHANNEL_ID:
         raise Invalid(f"Channel ids go up to {MAX_CHANNEL_ID}.")

@@ -1,22 +1,44 @@
 """The wire protocol's frames (PROTOCOL.md): the single source of truth for their shape.
 
-Client frames are parsed in two steps so every failure has its documented code: not JSON
-or not an object -> `bad_frame`; no or unknown `type` -> `unknown_type`; bad fields ->
-`invalid` (with Pydantic's per-field details).
+Client frames are parsed in steps so every failure has its documented code, whatever the
+input (docs/protocol.md §5): nested deeper than `MAX_DEPTH`, not JSON or not an object ->
+`bad_frame`; a string holding NUL or an unpaired surrogate -> `invalid`; no `type`, or one
+that is not a known string -> `unknown_type`; bad fields -> `invalid` (with Pydantic's
+per-field details). Parsing never raises anything but `FrameError`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from domain.errors import DomainError, ErrorCode
+from domain.errors import DomainError, ErrorCode, Invalid
 from domain.events import UserRef
+from realtime.channels import parse_channel
 
-Ref = Annotated[str | None, Field(default=None, max_length=64)]
-ChannelName = Annotated[str, Field(min_length=3, max_length=64)]
+# Deeper JSON is refused before it is parsed: no frame needs more than a few levels, and a
+# bound here keeps the C parser's recursion (and any walk over the value) cheap and safe.
+MAX_DEPTH = 32
+# seq columns are BIGINT: a larger `since` or `seq` could never match and must not reach SQL.
+SEQ_MAX = 2**63 - 1
+REF_MAX_CHARS = 64
+
+
+def _channel_name(value: str) -> str:
+    try:
+        parse_channel(value)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+Ref = Annotated[str | None, Field(default=None, max_length=REF_MAX_CHARS)]
+# Syntax and id range are checked at parse time (realtime/channels.py), never by SQL.
+ChannelName = Annotated[str, Field(min_length=3, max_length=64), AfterValidator(_channel_name)]
+Seq = Annotated[int, Field(ge=0, le=SEQ_MAX)]
 
 
 class _ClientFrame(BaseModel):
@@ -48,7 +70,7 @@ class PongFrame(_ClientFrame):
 class SubscribeFrame(_ClientFrame):
     type: Literal["subscribe"]
     channel: ChannelName
-    since: Annotated[int | None, Field(default=None, ge=0)] = None
+    since: Annotated[int | None, Field(default=None, ge=0, le=SEQ_MAX)] = None
 
 
 class UnsubscribeFrame(_ClientFrame):
@@ -73,7 +95,7 @@ class ReadFrame(_ClientFrame):
 
     type: Literal["read"]
     channel: ChannelName
-    seq: Annotated[int, Field(ge=0)]
+    seq: Seq
 
 
 ClientFrame = Annotated[
@@ -104,17 +126,22 @@ class FrameError(DomainError):
 
 
 def parse_client_frame(text: str) -> ClientFrame:
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise FrameError(ErrorCode.bad_frame, "The frame is not valid JSON.", ref=None) from exc
-    if not isinstance(raw, dict):
-        raise FrameError(ErrorCode.bad_frame, "A frame must be a JSON object.", ref=None)
-    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
-    if raw.get("type") not in CLIENT_TYPES:
+    raw = _load(text)
+    ref = usable_ref(raw.get("ref"))
+    if "\\u" in text and not _clean(raw):
+        # Only an escape can smuggle NUL or a lone surrogate into JSON text: raw control
+        # characters are not JSON, and a WebSocket text frame is valid UTF-8.
+        raise FrameError(
+            ErrorCode.invalid,
+            "Strings must not contain NUL or unpaired surrogates.",
+            ref=ref,
+        )
+    kind = raw.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_TYPES:
+        shown = f" {kind!r}" if isinstance(kind, str) and len(kind) <= 32 else ""
         raise FrameError(
             ErrorCode.unknown_type,
-            f"Unknown frame type {raw.get('type')!r}.",
+            f"Unknown frame type{shown}.",
             ref=ref,
             details={"known": sorted(CLIENT_TYPES)},
         )
@@ -128,6 +155,87 @@ def parse_client_frame(text: str) -> ClientFrame:
         raise FrameError(
             ErrorCode.invalid, "The frame has invalid fields.", ref=ref, details=details
         ) from exc
+
+
+def ref_of(text: str) -> str | None:
+    """The frame's `ref` if it has a usable one; never raises (for refusals before parsing)."""
+    try:
+        return usable_ref(_load(text).get("ref"))
+    except FrameError:
+        return None
+
+
+def usable_ref(value: object) -> str | None:
+    """A ref that can be echoed: a string of at most 64 characters that encodes as UTF-8.
+
+    Anything else is dropped rather than echoed, so an `error` frame is always sendable.
+    """
+    if isinstance(value, str) and len(value) <= REF_MAX_CHARS and _clean_text(value):
+        return value
+    return None
+
+
+def _load(text: str) -> dict[str, Any]:
+    if _too_deep(text):
+        raise FrameError(
+            ErrorCode.bad_frame, f"JSON nested deeper than {MAX_DEPTH} levels.", ref=None
+        )
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise FrameError(ErrorCode.bad_frame, "The frame is not valid JSON.", ref=None) from exc
+    if not isinstance(raw, dict):
+        raise FrameError(ErrorCode.bad_frame, "A frame must be a JSON object.", ref=None)
+    return raw
+
+
+# A JSON string (skipped whole, so brackets inside strings do not count) or a bracket.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+_OPENERS, _CLOSERS = frozenset("[{"), frozenset("]}")
+
+
+def _too_deep(text: str) -> bool:
+    """True if brackets nest deeper than MAX_DEPTH: a linear scan, no recursion.
+
+    Most frames have too few brackets to nest that deep and skip the scan entirely.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        if token in _OPENERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif token in _CLOSERS:
+            depth -= 1
+    return False
+
+
+def _clean_text(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate
+        return False
+    return True
+
+
+def _clean(value: object) -> bool:
+    """No string (key or value) holds NUL or an unpaired surrogate. Depth is bounded."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, dict):
+        return all(_clean_text(k) and _clean(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean(v) for v in value)
+    return True
 
 
 # --- server frames -------------------------------------------------------------------------

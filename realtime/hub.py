@@ -41,10 +41,12 @@ from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
 from realtime.presence import Ephemeral, Presence
 from realtime.sequencer import Sequencer
+from realtime.supervise import every, spawn
 
 log = logging.getLogger("parley.hub")
 
 REPLAY_PAGE = 500
+SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # the broker's own confirmation wait is 5 s
 
 
 @dataclass(slots=True, eq=False)
@@ -102,8 +104,8 @@ class Hub:
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(_every(self.presence.ttl / 4, self._presence_tick)),
-            asyncio.create_task(_every(self.ordered.check_every, self.ordered.check_heads)),
+            spawn(every(self.presence.ttl / 4, self._presence_tick), name="hub-presence"),
+            spawn(every(self.ordered.check_every, self.ordered.check_heads), name="hub-head-check"),
         ]
 
     async def close(self, code: CloseCode = CloseCode.restarting) -> None:
@@ -115,7 +117,9 @@ class Hub:
             conn.close(code)
         if conns:
             # All at once, under one deadline: shutdown must not wait on each in turn.
-            await asyncio.wait([asyncio.create_task(self.disconnect(c)) for c in conns], timeout=5)
+            await asyncio.wait(
+                [spawn(self.disconnect(c), name="hub-drain") for c in conns], timeout=5
+            )
 
     # --- connections ----------------------------------------------------------------------
     def register(self, conn: Connection) -> None:
@@ -251,12 +255,13 @@ class Hub:
                 return ch
             ch = ChannelState(channel, kind, key)
             self.channels[channel] = ch
-            try:
-                await self.broker.subscribe(channel)  # returns once Redis confirmed it
+            try:  # returns once Redis confirmed it; bounded so a subscribe is always answered
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await self.broker.subscribe(channel)
             except BaseException as exc:
                 # Failed or cancelled (client gone): leave nothing half-made behind.
                 self.channels.pop(channel, None)
-                if isinstance(exc, ConnectionError):
+                if isinstance(exc, ConnectionError | TimeoutError):
                     raise Unavailable("Live delivery is unavailable right now.") from exc
                 raise
             if kind.delivery is Delivery.ordered:
@@ -350,7 +355,7 @@ class Hub:
                 ch.key,
                 stream=StreamPosition(*position) if position is not None else None,
             )
-            self.ordered.keep(asyncio.get_running_loop().create_task(self._replay_to(sub, request)))
+            spawn(self._replay_to(sub, request), name="hub-overflow-replay")
 
     async def _replay_to(self, sub: Subscription, request: SubscribeRequest) -> None:
         replay = sub.channel.kind.replay
@@ -386,19 +391,3 @@ def _outgoing(header: EventHeader, frame: str) -> Outgoing:
     if header.stream is not None:
         return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
     return Outgoing(frame, None, header.type)
-
-
-async def _every(seconds: float, job: object) -> None:
-    """Run a periodic job forever; a failure is logged and the next round runs anyway."""
-    assert callable(job)
-    name = getattr(job, "__name__", "job")
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            result = job()
-            if asyncio.iscoroutine(result):
-                await result
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a periodic job must survive outages
-            log.warning("periodic job failed", extra={"job": name, "error": type(exc).__name__})

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.events import decode
 from realtime.channels import Delivery
 from realtime.connection import Outgoing
+from realtime.supervise import spawn
 
 if TYPE_CHECKING:
     from realtime.hub import ChannelState, Hub
@@ -35,12 +36,6 @@ class OrderedDelivery:
     def __init__(self, hub: Hub, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.hub = hub
         self._sessions = sessions
-        self._background: set[asyncio.Task[None]] = set()
-
-    def keep(self, task: asyncio.Task[None]) -> None:
-        """Hold a reference to a background task until it ends (asyncio keeps only weak ones)."""
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _heads(self, ch: ChannelState) -> int:
         assert ch.kind.heads is not None
@@ -65,7 +60,7 @@ class OrderedDelivery:
 
     def _schedule_fill(self, ch: ChannelState) -> None:
         if ch.filler is None and ch.seq.started:
-            ch.filler = asyncio.get_running_loop().create_task(self._fill(ch))
+            ch.filler = spawn(self._fill(ch), name="hub-fill")
 
     async def _fill(self, ch: ChannelState) -> None:
         """Fill the gap below the lowest held-back event from history or PostgreSQL."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -23,12 +24,15 @@ from app.services import Services
 from domain import accounts
 from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
+from domain.failures import classify
 from models import User
 from realtime.connection import CloseCode, Connection
 from realtime.frames import ErrorFrame, dump
+from realtime.supervise import spawn
 from rest.deps import ServicesDep
 from rest.errors import error_responses
 
+log = logging.getLogger("parley.sse")
 router = APIRouter(tags=["streams"])
 _RETRY_MS = 2000
 
@@ -82,15 +86,22 @@ async def stream_channel(
     )
 
     async def subscribe() -> None:
+        # Any failure ends the stream with an `error` event; none may leave it hanging.
         try:
             await hub.subscribe(conn, channel, since, ref=None)
-        except DomainError as exc:
-            conn.offer(dump(ErrorFrame(code=exc.code, message=exc.message)))
+        except Exception as exc:  # answered here; a bug is also logged
+            error = classify(exc)
+            if error is None:
+                log.error("stream subscribe failed", exc_info=exc, extra={"channel": channel})
+                error = DomainError("Something went wrong on our side.")
+            elif not isinstance(exc, DomainError):
+                log.warning("stream subscribe refused", extra={"error": type(exc).__name__})
+            conn.offer(dump(ErrorFrame(code=error.code, message=error.message)))
             conn.close(CloseCode.normal)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         hub.register(conn)
-        subscribing = asyncio.create_task(subscribe())
+        subscribing = spawn(subscribe(), name="sse-subscribe")
         try:
             yield ServerSentEvent(comment="stream open", retry=_RETRY_MS)
             while True:

@@ -17,10 +17,12 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.services import Services
 from domain import accounts
-from domain.errors import DomainError, ErrorCode
+from domain.errors import ErrorCode, Unauthorized
 from domain.events import UserRef
+from domain.failures import classify
 from realtime.connection import CloseCode, Connection
 from realtime.frames import AuthFrame, ErrorFrame, FrameError, HelloFrame, dump, parse_client_frame
+from realtime.supervise import supervise
 from realtime.ws_session import WsSession
 
 log = logging.getLogger("parley.ws")
@@ -44,11 +46,24 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conn = session.conn
     hub.register(conn)
     conn.offer(dump(HelloFrame(node=hub.node, user=conn.user, heartbeat=settings.ws_heartbeat)))
-    receiver = asyncio.create_task(session.receive_loop(), name=f"ws-recv-{conn.id}")
-    sender = asyncio.create_task(_send_loop(websocket, conn), name=f"ws-send-{conn.id}")
+    # Supervised: a loop that dies of a bug is logged once (with its traceback) and the
+    # socket closes 1011; a client that went away mid-send is not a failure.
+    gone = (WebSocketDisconnect, OSError)
+    receiver = supervise(
+        asyncio.create_task(session.receive_loop(), name=f"ws-recv-{conn.id}"), expected=gone
+    )
+    sender = supervise(
+        asyncio.create_task(_send_loop(websocket, conn), name=f"ws-send-{conn.id}"), expected=gone
+    )
     closer = asyncio.create_task(conn.wait_closed(), name=f"ws-close-{conn.id}")
     try:
-        await asyncio.wait({receiver, sender, closer}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {receiver, sender, closer}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done & {receiver, sender}:
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None and not isinstance(failure, gone):
+                conn.close(CloseCode.internal)
     finally:
         for task in (receiver, sender, closer):
             task.cancel()
@@ -71,35 +86,61 @@ async def _close(websocket: WebSocket, code: CloseCode) -> None:
 
 
 async def _authenticate(websocket: WebSocket, services: Services) -> WsSession | None:
-    """Wait for the `auth` frame (10 s); on any failure answer `error` and close 4001."""
+    """Wait for the `auth` frame (10 s); on any failure answer `error` and close.
+
+    Anything but a valid `auth` frame — binary, oversized, malformed, another type, a bad
+    token — is `unauthorized` then 4001, as is the timeout. A dependency that fails while
+    the token is checked is `unavailable` then 1011 (fail closed); a bug is `internal`
+    then 1011. A client that went away gets nothing.
+    """
     settings = services.settings
     ref: str | None = None
     try:
-        text = await asyncio.wait_for(websocket.receive_text(), settings.ws_auth_timeout)
+        try:
+            async with asyncio.timeout(settings.ws_auth_timeout):
+                message = await websocket.receive()
+        except TimeoutError:
+            raise Unauthorized("No auth frame within the deadline.") from None
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if not isinstance(text, str):
+            raise Unauthorized("The first frame must be a JSON text frame {'type': 'auth'}.")
         if len(text.encode()) > settings.ws_max_frame_bytes:
-            raise FrameError(ErrorCode.too_large, "The frame is too large.", ref=None)
+            raise Unauthorized("The frame is too large.")
         frame = parse_client_frame(text)
         ref = frame.ref
         if not isinstance(frame, AuthFrame):
-            raise FrameError(
-                ErrorCode.unauthorized, "The first frame must be {'type': 'auth'}.", ref=ref
-            )
+            raise Unauthorized("The first frame must be {'type': 'auth'}.")
         async with services.sessions() as db:
             user, claims = await accounts.resolve(db, services.broker, services.tokens, frame.token)
-    except (TimeoutError, WebSocketDisconnect, KeyError, RuntimeError):
-        await _close(websocket, CloseCode.unauthorized)
+    except WebSocketDisconnect:
         return None
-    except DomainError as exc:
-        message = exc.message if exc.code is not ErrorCode.internal else "Authentication failed."
-        with contextlib.suppress(Exception):
-            await websocket.send_text(
-                dump(ErrorFrame(ref=ref, code=ErrorCode.unauthorized, message=message))
-            )
-        await _close(websocket, CloseCode.unauthorized)
-        return None
-    except Exception:
-        log.exception("authentication failed unexpectedly")
-        await _close(websocket, CloseCode.internal)
+    except Exception as exc:  # noqa: BLE001 - every refusal is answered, a bug is logged
+        await _refuse_auth(websocket, exc, ref)
         return None
     conn = Connection(UserRef(id=user.id, name=user.display_name), settings.ws_outbound_queue)
     return WsSession(websocket, services, conn, claims)
+
+
+async def _refuse_auth(websocket: WebSocket, exc: Exception, ref: str | None) -> None:
+    error = classify(exc)
+    if error is None:
+        log.error("authentication failed unexpectedly", exc_info=exc)
+        code, message, close = ErrorCode.internal, "Authentication failed.", CloseCode.internal
+    elif error.code is ErrorCode.unavailable:
+        log.warning("authentication unavailable", extra={"error": type(exc).__name__})
+        code, message, close = error.code, error.message, CloseCode.internal
+    else:
+        # Whatever was wrong with the first frame, the answer is that it did not authenticate.
+        code, close = ErrorCode.unauthorized, CloseCode.unauthorized
+        message = (
+            f"The first frame must be a valid {{'type': 'auth'}} frame: {error.message}"
+            if isinstance(exc, FrameError)
+            else error.message
+            if error.code is not ErrorCode.internal
+            else "Authentication failed."
+        )
+    with contextlib.suppress(Exception):
+        await websocket.send_text(dump(ErrorFrame(ref=ref, code=code, message=message)))
+    await _close(websocket, close)

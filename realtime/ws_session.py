@@ -9,20 +9,18 @@ close codes close it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
 from fastapi import WebSocket
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from pydantic_core import PydanticSerializationError
 
 from app.security import TokenClaims
 from app.services import Services
 from domain import accounts, chat
 from domain.errors import DomainError, ErrorCode, Forbidden, Invalid
 from domain.events import TypingEvent
+from domain.failures import classify
 from realtime.channels import parse_channel
 from realtime.connection import CloseCode, Connection
 from realtime.frames import (
@@ -45,6 +43,7 @@ from realtime.frames import (
     UnsubscribeFrame,
     dump,
     parse_client_frame,
+    ref_of,
 )
 
 log = logging.getLogger("parley.ws")
@@ -102,7 +101,12 @@ class WsSession:
     def refuse(
         self, code: ErrorCode, message: str, ref: str | None, details: object = None
     ) -> None:
-        self.reply(ErrorFrame(ref=ref, code=code, message=message, details=details))
+        try:
+            self.reply(ErrorFrame(ref=ref, code=code, message=message, details=details))
+        except (ValueError, PydanticSerializationError):
+            # Something in it cannot be encoded: an answer without the extras still tells
+            # the client what happened; no answer at all would leave it waiting.
+            self.reply(ErrorFrame(code=code, message=message))
 
     async def receive_loop(self) -> None:
         heartbeat = self.settings.ws_heartbeat
@@ -153,7 +157,7 @@ class WsSession:
                 if self.violations > _MAX_VIOLATIONS:
                     self.conn.close(CloseCode.rate_limited)
                     return
-                self.refuse(ErrorCode.rate_limited, "Too many frames; slow down.", _ref_of(text))
+                self.refuse(ErrorCode.rate_limited, "Too many frames; slow down.", ref_of(text))
                 continue
             self.violations = 0
             await self.handle(text)
@@ -161,21 +165,33 @@ class WsSession:
                 return
 
     async def handle(self, text: str) -> None:
+        """Answer one frame. Whatever goes wrong, the frame's `ref` gets an answer."""
         ref: str | None = None
+        kind: str | None = None
         try:
             frame = parse_client_frame(text)
-            ref = frame.ref
+            ref, kind = frame.ref, frame.type
             await self.dispatch(frame)
         except FrameError as exc:
             self.refuse(exc.code, exc.message, exc.ref, exc.details)
-        except DomainError as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure is answered and logged once
+            self.fail(exc, ref, kind)
+
+    def fail(self, exc: Exception, ref: str | None, kind: str | None) -> None:
+        """The one place a failure while handling a frame becomes an `error` frame."""
+        if isinstance(exc, DomainError):
             self.refuse(exc.code, exc.message, ref, exc.details)
-        except _OUTAGES as exc:
-            log.warning("dependency unavailable", extra={"error": type(exc).__name__})
-            self.refuse(ErrorCode.unavailable, "A backing service is unavailable; try again.", ref)
-        except Exception:
-            log.exception("frame handling failed", extra={"conn": self.conn.id})
+            return
+        extra = {"conn": self.conn.id, "frame": kind, "error": type(exc).__name__}
+        error = classify(exc)
+        if error is None:
+            log.error("frame handling failed", exc_info=exc, extra=extra)
             self.refuse(ErrorCode.internal, "Something went wrong on our side.", ref)
+            return
+        # An outage (or a value only the database refused): the client's answer says it all,
+        # and a traceback per frame during an outage would drown the log.
+        log.warning("frame refused: %s", error.code.value, extra=extra)
+        self.refuse(error.code, error.message, ref)
 
     async def dispatch(self, frame: ClientFrame) -> None:
         match frame:
@@ -249,18 +265,6 @@ class WsSession:
         self.reply(RefreshedFrame(ref=frame.ref))
 
 
-# A dependency outage is `unavailable` (retry later), not `internal` (PROTOCOL.md).
-_OUTAGES = (RedisError, ConnectionError, OperationalError, SQLAlchemyTimeoutError)
-
-
 def _too_large(text: str, limit: int) -> bool:
     """Limit in UTF-8 bytes; encoding only when the character count cannot decide."""
     return len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)
-
-
-def _ref_of(text: str) -> str | None:
-    try:
-        ref = json.loads(text).get("ref")
-    except (ValueError, AttributeError):
-        return None
-    return ref if isinstance(ref, str) and len(ref) <= 64 else None

@@ -7,6 +7,7 @@ ever reused within a run) and the run gets its own Redis key/channel prefix.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -19,12 +20,31 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.settings import Environment, Settings
 from tests.backing import Backing, start_backing
-from tests.servers import InProcessServer, free_port
+from tests.servers import SERVER_LOGS, InProcessServer, free_port
 from tests.support import Api
 
 TABLES = (
     "answers, attempts, questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
 )
+
+
+@pytest.fixture(autouse=True)
+def server_logs_are_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test if a server it used logged a traceback, an unretrieved task exception or
+    an ASGI crash, unless declared: `@pytest.mark.expect_log(regex, ...)`.
+
+    Autouse, so it is set up before and torn down after the test's servers.
+    """
+    SERVER_LOGS.begin()
+    yield
+    allowed = [re.compile(p) for m in request.node.iter_markers("expect_log") for p in m.args]
+    if not SERVER_LOGS.used:
+        return
+    found = SERVER_LOGS.unexpected(allowed)
+    if found:
+        pytest.fail(
+            "a server logged an unexpected failure:\n\n" + "\n---\n".join(found), pytrace=False
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,26 @@
-"""Real servers for tests: uvicorn in this process, or real worker processes."""
+"""Real servers for tests: uvicorn in this process, or real worker processes.
+
+Every server a test starts has its log watched (`SERVER_LOGS`): the autouse guard in
+conftest.py fails a test whose servers logged a traceback, an unretrieved task exception
+or an ASGI crash, unless the test declares it with `@pytest.mark.expect_log(pattern)`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -19,6 +29,93 @@ from app.main import create_app
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# What a healthy server never logs.
+UNEXPECTED = re.compile(
+    r"Traceback \(most recent call last\)"
+    r"|Task exception was never retrieved"
+    r"|Exception in ASGI application"
+)
+# Where one log entry starts in a process server's stderr: app/logs.py's "12:00:00 ERROR x:"
+# or uvicorn's own "ERROR:    ..." (a traceback's lines belong to the entry before them).
+_ENTRY_HEAD = re.compile(r"^(?:\d\d:\d\d:\d\d [A-Z]+ |[A-Z]+: )", re.MULTILINE)
+
+
+class _Capture(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "asyncio" and record.levelno >= logging.ERROR:
+            return  # seen first-hand by the loop's exception handler (ServerLogs.on_loop_error)
+        with contextlib.suppress(Exception):
+            self.sink.append(self.format(record))
+
+
+class ServerLogs:
+    """What the servers tests started have logged, read once per test.
+
+    In-process servers log through this process's logging (a handler on the root logger,
+    re-added after each `create_app`, which resets the root handlers) and the loop's
+    exception handler, which is where asyncio reports "Task exception was never retrieved"
+    when a failed task is garbage-collected. Process servers log to a file each; every
+    check reads what was appended since the last one.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[str] = []
+        self._handler = _Capture(self.entries)
+        self._files: dict[Path, int] = {}
+        self.used = False  # a server ran during the current test
+
+    def begin(self) -> None:
+        self.entries.clear()
+        self.used = InProcessServer.live > 0 or ServerProcess.live > 0
+        self.attach()
+
+    def attach(self) -> None:
+        root = logging.getLogger()
+        if self._handler not in root.handlers:
+            root.addHandler(self._handler)
+
+    def on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        text = str(context.get("message", ""))
+        if isinstance(exc, BaseException):
+            text += "\n" + "".join(traceback.format_exception(exc))
+        self.entries.append(f"ERROR asyncio: {text}")
+        loop.default_exception_handler(context)
+
+    def watch(self, path: Path) -> None:
+        self.used = True
+        self._files.setdefault(path, path.stat().st_size if path.exists() else 0)
+
+    def unexpected(self, allowed: list[re.Pattern[str]]) -> list[str]:
+        """Entries logged since `begin` that no test declared; process logs since last read."""
+        gc.collect()  # a failed task nobody awaited is only reported when it is collected
+        found = [e for e in self.entries if UNEXPECTED.search(e)]
+        self.entries.clear()
+        for path, offset in list(self._files.items()):
+            with contextlib.suppress(FileNotFoundError), path.open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode("utf-8", "replace")
+                self._files[path] = offset + len(text.encode())
+            for entry in _entries(text):
+                if UNEXPECTED.search(entry):
+                    found.append(f"[{path.name}] {entry}")
+        return [e for e in found if not any(p.search(e) for p in allowed)]
+
+
+def _entries(text: str) -> list[str]:
+    starts = [m.start() for m in _ENTRY_HEAD.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
+SERVER_LOGS = ServerLogs()
 
 
 def free_port() -> int:
@@ -43,6 +140,8 @@ def uvicorn_config(settings: Settings, port: int) -> uvicorn.Config:
 
 
 class InProcessServer:
+    live = 0  # how many are running in this process
+
     def __init__(self, settings: Settings, port: int) -> None:
         self.settings = settings
         self.port = port
@@ -58,6 +157,10 @@ class InProcessServer:
         return self._server.config.app
 
     async def start(self) -> None:
+        SERVER_LOGS.attach()  # create_app reset the root logger's handlers
+        SERVER_LOGS.used = True
+        asyncio.get_running_loop().set_exception_handler(SERVER_LOGS.on_loop_error)
+        InProcessServer.live += 1
         self._task = asyncio.create_task(self._server.serve())
         async with asyncio.timeout(15):
             while not self._server.started:
@@ -68,6 +171,7 @@ class InProcessServer:
     async def stop(self) -> None:
         self._server.should_exit = True
         if self._task is not None:
+            InProcessServer.live -= 1
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._task, 10)
 
@@ -102,6 +206,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class ServerProcess:
     """`uvicorn app.main:create_app` as a real OS process (optionally several workers)."""
 
+    live = 0  # how many are running
+
     def __init__(self, settings: Settings, *, workers: int = 1, port: int | None = None) -> None:
         self.settings = settings
         self.workers = workers
@@ -121,6 +227,8 @@ class ServerProcess:
             "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        SERVER_LOGS.watch(self.log_path)
+        ServerProcess.live += 1
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 cmd,
@@ -157,7 +265,10 @@ class ServerProcess:
         target.kill()
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        ServerProcess.live -= 1
+        if self.proc.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
             self.signal(signal.SIGTERM)
@@ -199,6 +310,15 @@ class RedisProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError("redis did not start")
             time.sleep(0.05)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (a hung Redis)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
