@@ -28,6 +28,7 @@ from realtime.connection import CloseCode, Connection
 from realtime.frames import ErrorFrame, dump
 from rest.deps import ServicesDep
 from rest.errors import error_responses
+from rest.params import IdPath
 
 router = APIRouter(tags=["streams"])
 _RETRY_MS = 2000
@@ -128,14 +129,14 @@ async def stream_channel(
 
 
 @router.get(
-    "/rooms/{room_id}/events",
+    "/rooms/{room_id:int}/events",
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The room's event stream."},
         **error_responses(401, 403, 404, 422, 503),
     },
 )
 async def room_events(
-    room_id: int,
+    room_id: IdPath,
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
