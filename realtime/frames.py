@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from domain.errors import DomainError, ErrorCode
 from domain.events import UserRef
+from domain.limits import MAX_TOKEN_CHARS
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
 ChannelName = Annotated[str, Field(min_length=3, max_length=64)]
@@ -27,12 +28,12 @@ class _ClientFrame(BaseModel):
 
 class AuthFrame(_ClientFrame):
     type: Literal["auth"]
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
 class RefreshFrame(_ClientFrame):
     type: Literal["refresh"]
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
 class PingFrame(_ClientFrame):
