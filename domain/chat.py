@@ -13,13 +13,14 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import String, Text, bindparam, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
 from domain.access import require_member
-from domain.errors import Conflict, Forbidden, Invalid, TooLarge, Unavailable
+from domain.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
 from domain.events import MessageEvent, UserRef, encode
+from domain.failures import classify
 from models import Message, Room, User
 from models.messages import find_by_client_id, messages_in_range
 from models.rooms import room_heads as _room_heads
@@ -79,12 +80,14 @@ async def post_message(
         raise Invalid(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters.")
     try:
         posted = await _store(sessions, author, room_id, client_id, body)
-    except (OperationalError, OSError, ConnectionError) as exc:
-        raise Unavailable("The database is unavailable; the message was not stored.") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise Unavailable("The database is unavailable; the message was not stored.") from exc
+    except DomainError:
         raise
+    except Exception as exc:
+        # An outage (nothing stored) or a value the database refused; anything else is a bug.
+        known = classify(exc)
+        if known is None:
+            raise
+        raise known from exc
     await publish_event(broker, posted.event)
     return posted
 

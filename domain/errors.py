@@ -11,6 +11,7 @@ from typing import Any
 
 
 class ErrorCode(StrEnum):
+    bad_request = "bad_request"  # REST only: a request body that cannot be parsed at all
     bad_frame = "bad_frame"
     unknown_type = "unknown_type"
     invalid = "invalid"

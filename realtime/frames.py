@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from domain.errors import DomainError, ErrorCode, Invalid
 from domain.events import UserRef
+from domain.limits import MAX_TOKEN_CHARS
 from realtime.channels import parse_channel
 
 # Deeper JSON is refused before it is parsed: no frame needs more than a few levels, and a
@@ -49,12 +50,12 @@ class _ClientFrame(BaseModel):
 
 class AuthFrame(_ClientFrame):
     type: Literal["auth"]
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
 class RefreshFrame(_ClientFrame):
     type: Literal["refresh"]
-    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
 class PingFrame(_ClientFrame):

@@ -31,6 +31,7 @@ from realtime.frames import ErrorFrame, dump
 from realtime.supervise import spawn
 from rest.deps import ServicesDep
 from rest.errors import error_responses
+from rest.params import IdPath
 
 log = logging.getLogger("parley.sse")
 router = APIRouter(tags=["streams"])
@@ -144,14 +145,14 @@ def _type_of(frame: str) -> str | None:
 
 
 @router.get(
-    "/rooms/{room_id}/events",
+    "/rooms/{room_id:int}/events",
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The room's event stream."},
         **error_responses(401, 403, 404, 422, 503),
     },
 )
 async def room_events(
-    room_id: int,
+    room_id: IdPath,
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,

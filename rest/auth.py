@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, status
 
 from domain import accounts
 from models import Role
-from rest.deps import Auth, ServicesDep, SessionDep
+from rest.deps import Auth, AuthFirstRoute, ServicesDep, SessionDep
 from rest.errors import error_responses
-from rest.schemas.accounts import LogoutIn, RefreshIn, RegisterIn, TicketOut, TokenOut, UserOut
+from rest.schemas.accounts import (
+    LoginForm,
+    LogoutIn,
+    RefreshIn,
+    RegisterIn,
+    TicketOut,
+    TokenOut,
+    UserOut,
+)
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=AuthFirstRoute)
 
 
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=error_responses(409, 422),
+    responses=error_responses(400, 409),
 )
 async def register(body: RegisterIn, session: SessionDep, services: ServicesDep) -> UserOut:
     user = await accounts.register(
@@ -29,9 +36,9 @@ async def register(body: RegisterIn, session: SessionDep, services: ServicesDep)
     return UserOut.model_validate(user)
 
 
-@router.post("/token", response_model=TokenOut, responses=error_responses(401, 422))
+@router.post("/token", response_model=TokenOut, responses=error_responses(400, 401))
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     session: SessionDep,
     services: ServicesDep,
 ) -> TokenOut:
@@ -42,7 +49,7 @@ async def token(
     )
 
 
-@router.post("/refresh", response_model=TokenOut, responses=error_responses(401, 422))
+@router.post("/refresh", response_model=TokenOut, responses=error_responses(400, 401))
 async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -> TokenOut:
     pair = await accounts.refresh(
         session,
@@ -56,7 +63,7 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(400, 401))
 async def logout(
     auth: Auth, services: ServicesDep, session: SessionDep, body: LogoutIn | None = None
 ) -> None:

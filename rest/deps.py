@@ -1,20 +1,33 @@
-"""FastAPI dependencies as `Annotated` aliases: ServicesDep, SessionDep, CurrentUser, ..."""
+"""FastAPI dependencies as `Annotated` aliases (ServicesDep, SessionDep, CurrentUser, ...)
+and the route class that authenticates before anything else.
+
+FastAPI parses and validates the body, then solves dependencies with the path and query
+parameters, and only then runs the endpoint: an authentication dependency alone would let
+an anonymous caller learn 400/422 (how its request would have been validated) instead of
+401. `AuthFirstRoute` closes that: a route whose dependencies include `get_auth` resolves
+the bearer token before its request is parsed, and `get_auth` then reads the result.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.security import TokenClaims
 from app.services import Services
 from domain import accounts
 from domain.errors import Unauthorized
+from domain.limits import MAX_TOKEN_CHARS
 from models import User
 
+# Declares the scheme in OpenAPI (the docs' Authorize button); AuthFirstRoute reads the header.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -35,15 +48,27 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-async def get_auth(
-    services: ServicesDep, session: SessionDep, token: BearerToken
-) -> tuple[User, TokenClaims]:
-    if not token:
+async def authenticate(request: Request) -> tuple[User, TokenClaims]:
+    """The caller of `request`, from its `Authorization: Bearer` header; else Unauthorized."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
-    resolved = await accounts.resolve(session, services.broker, services.tokens, token)
-    # Give the connection back to the pool now: the route may open its own sessions
-    # (post_message does), and holding two connections per request deadlocks under load.
-    await session.close()
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthorized(f"A bearer token is limited to {MAX_TOKEN_CHARS} characters.")
+    services = get_services(request)
+    # A session of its own, closed at once: the route opens its own sessions, and holding
+    # two connections per request deadlocks the pool under load.
+    async with services.sessions() as session:
+        return await accounts.resolve(session, services.broker, services.tokens, token)
+
+
+_AUTH_STATE = "parley_auth"
+
+
+async def get_auth(request: Request, _: BearerToken) -> tuple[User, TokenClaims]:
+    resolved: tuple[User, TokenClaims] | None = getattr(request.state, _AUTH_STATE, None)
+    if resolved is None:  # a route not built by AuthFirstRoute
+        resolved = await authenticate(request)
     return resolved
 
 
@@ -55,3 +80,22 @@ async def get_current_user(auth: Auth) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def _needs_auth(dependant: Dependant) -> bool:
+    return any(d.call is get_auth or _needs_auth(d) for d in dependant.dependencies)
+
+
+class AuthFirstRoute(APIRoute):
+    """An APIRoute that, when it depends on `get_auth`, authenticates before parsing."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not _needs_auth(self.dependant):
+            return handler
+
+        async def authenticate_then_handle(request: Request) -> Response:
+            setattr(request.state, _AUTH_STATE, await authenticate(request))
+            return await handler(request)
+
+        return authenticate_then_handle

@@ -8,11 +8,14 @@ from fastapi import APIRouter, Query, Response, status
 
 from domain import chat, rooms
 from domain.events import MessageEvent, UserRef
-from rest.deps import CurrentUser, ServicesDep, SessionDep
+from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
 from rest.errors import error_responses
+from rest.params import IdPath, SeqAfter, SeqBefore
 from rest.schemas.rooms import MessageIn, MessageOut, MessagePage
 
-router = APIRouter(prefix="/rooms/{room_id}/messages", tags=["messages"])
+router = APIRouter(
+    prefix="/rooms/{room_id:int}/messages", tags=["messages"], route_class=AuthFirstRoute
+)
 
 
 def message_out(event: MessageEvent) -> MessageOut:
@@ -28,11 +31,11 @@ def message_out(event: MessageEvent) -> MessageOut:
 
 @router.get("", response_model=MessagePage, responses=error_responses(401, 403, 404, 422))
 async def history(
-    room_id: int,
+    room_id: IdPath,
     user: CurrentUser,
     session: SessionDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    before: SeqBefore = None,
+    after: SeqAfter = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     page = await rooms.read_history(
@@ -51,11 +54,11 @@ async def history(
     response_model=MessageOut,
     responses={
         200: {"model": MessageOut, "description": "A retry: the message stored the first time."},
-        **error_responses(401, 403, 404, 409, 413, 422, 503),
+        **error_responses(400, 401, 403, 404, 409, 413),
     },
 )
 async def send(
-    room_id: int,
+    room_id: IdPath,
     body: MessageIn,
     user: CurrentUser,
     services: ServicesDep,

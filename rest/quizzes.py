@@ -6,8 +6,9 @@ from fastapi import APIRouter, status
 
 from domain import attempts, quizzes, scoring
 from models import Question
-from rest.deps import CurrentUser, SessionDep
+from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
 from rest.errors import error_responses
+from rest.params import IdPath
 from rest.schemas.quizzes import (
     AnswerOut,
     AttemptIn,
@@ -21,9 +22,9 @@ from rest.schemas.quizzes import (
     QuizSummaryOut,
 )
 
-router = APIRouter(tags=["quizzes"])
+router = APIRouter(tags=["quizzes"], route_class=AuthFirstRoute)
 _READ_ERRORS = error_responses(401, 403, 404)
-_WRITE_ERRORS = error_responses(401, 403, 404, 422)
+_WRITE_ERRORS = error_responses(400, 401, 403, 404)
 
 
 def question_out(q: Question, *, reveal: bool) -> QuestionOut:
@@ -93,9 +94,11 @@ def draft(body: QuestionIn) -> quizzes.QuestionDraft:
     )
 
 
-@router.get("/rooms/{room_id}/quizzes", response_model=list[QuizSummaryOut], responses=_READ_ERRORS)
+@router.get(
+    "/rooms/{room_id:int}/quizzes", response_model=list[QuizSummaryOut], responses=_READ_ERRORS
+)
 async def list_quizzes(
-    room_id: int, user: CurrentUser, session: SessionDep
+    room_id: IdPath, user: CurrentUser, session: SessionDep
 ) -> list[QuizSummaryOut]:
     """The room's quizzes, newest first."""
     return [
@@ -113,13 +116,13 @@ async def list_quizzes(
 
 
 @router.post(
-    "/rooms/{room_id}/quizzes",
+    "/rooms/{room_id:int}/quizzes",
     status_code=status.HTTP_201_CREATED,
     response_model=QuizOut,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409),
 )
 async def create_quiz(
-    room_id: int, body: QuizCreate, user: CurrentUser, session: SessionDep
+    room_id: IdPath, body: QuizCreate, user: CurrentUser, session: SessionDep
 ) -> QuizOut:
     """Owner/admin of a study group only (409 for a bot conversation)."""
     view = await quizzes.create_quiz(
@@ -133,15 +136,15 @@ async def create_quiz(
     return quiz_out(view)
 
 
-@router.get("/quizzes/{quiz_id}", response_model=QuizOut, responses=_READ_ERRORS)
-async def get_quiz(quiz_id: int, user: CurrentUser, session: SessionDep) -> QuizOut:
+@router.get("/quizzes/{quiz_id:int}", response_model=QuizOut, responses=_READ_ERRORS)
+async def get_quiz(quiz_id: IdPath, user: CurrentUser, session: SessionDep) -> QuizOut:
     """Members see the questions; only the owner and admins see correct_index/explanation."""
     return quiz_out(await quizzes.get_quiz(session, quiz_id, user.id))
 
 
-@router.patch("/quizzes/{quiz_id}", response_model=QuizOut, responses=_WRITE_ERRORS)
+@router.patch("/quizzes/{quiz_id:int}", response_model=QuizOut, responses=_WRITE_ERRORS)
 async def update_quiz(
-    quiz_id: int, body: QuizPatchIn, user: CurrentUser, session: SessionDep
+    quiz_id: IdPath, body: QuizPatchIn, user: CurrentUser, session: SessionDep
 ) -> QuizOut:
     view = await quizzes.update_quiz(
         session, quiz_id, user.id, title=body.title, subject=body.subject
@@ -149,29 +152,31 @@ async def update_quiz(
     return quiz_out(view)
 
 
-@router.delete("/quizzes/{quiz_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_READ_ERRORS)
-async def delete_quiz(quiz_id: int, user: CurrentUser, session: SessionDep) -> None:
+@router.delete(
+    "/quizzes/{quiz_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=_READ_ERRORS
+)
+async def delete_quiz(quiz_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     """Also deletes its questions and every attempt at it."""
     await quizzes.delete_quiz(session, quiz_id, user.id)
 
 
 @router.post(
-    "/quizzes/{quiz_id}/questions",
+    "/quizzes/{quiz_id:int}/questions",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionOut,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409),
 )
 async def add_question(
-    quiz_id: int, body: QuestionIn, user: CurrentUser, session: SessionDep
+    quiz_id: IdPath, body: QuestionIn, user: CurrentUser, session: SessionDep
 ) -> QuestionOut:
     """Appended after the quiz's last question."""
     question = await quizzes.add_question(session, quiz_id, user.id, draft(body))
     return question_out(question, reveal=True)
 
 
-@router.patch("/questions/{question_id}", response_model=QuestionOut, responses=_WRITE_ERRORS)
+@router.patch("/questions/{question_id:int}", response_model=QuestionOut, responses=_WRITE_ERRORS)
 async def update_question(
-    question_id: int, body: QuestionPatchIn, user: CurrentUser, session: SessionDep
+    question_id: IdPath, body: QuestionPatchIn, user: CurrentUser, session: SessionDep
 ) -> QuestionOut:
     patch = quizzes.QuestionPatch(
         subject=body.subject,
@@ -187,20 +192,20 @@ async def update_question(
 
 
 @router.delete(
-    "/questions/{question_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_READ_ERRORS
+    "/questions/{question_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=_READ_ERRORS
 )
-async def delete_question(question_id: int, user: CurrentUser, session: SessionDep) -> None:
+async def delete_question(question_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     await quizzes.delete_question(session, question_id, user.id)
 
 
 @router.post(
-    "/quizzes/{quiz_id}/attempts",
+    "/quizzes/{quiz_id:int}/attempts",
     status_code=status.HTTP_201_CREATED,
     response_model=AttemptOut,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409),
 )
 async def submit_attempt(
-    quiz_id: int, body: AttemptIn, user: CurrentUser, session: SessionDep
+    quiz_id: IdPath, body: AttemptIn, user: CurrentUser, session: SessionDep
 ) -> AttemptOut:
     """Scored with NEET marking; the result reveals the correct answers and explanations."""
     choices = [scoring.Choice(a.question_id, a.selected_index) for a in body.answers]
@@ -208,16 +213,16 @@ async def submit_attempt(
 
 
 @router.get(
-    "/quizzes/{quiz_id}/attempts/me", response_model=list[AttemptOut], responses=_READ_ERRORS
+    "/quizzes/{quiz_id:int}/attempts/me", response_model=list[AttemptOut], responses=_READ_ERRORS
 )
-async def my_attempts(quiz_id: int, user: CurrentUser, session: SessionDep) -> list[AttemptOut]:
+async def my_attempts(quiz_id: IdPath, user: CurrentUser, session: SessionDep) -> list[AttemptOut]:
     """The caller's attempts at the quiz, newest first."""
     return [attempt_out(r) for r in await attempts.my_attempts(session, quiz_id, user.id)]
 
 
 @router.get(
-    "/attempts/{attempt_id}", response_model=AttemptOut, responses=error_responses(401, 404)
+    "/attempts/{attempt_id:int}", response_model=AttemptOut, responses=error_responses(401, 404)
 )
-async def get_attempt(attempt_id: int, user: CurrentUser, session: SessionDep) -> AttemptOut:
+async def get_attempt(attempt_id: IdPath, user: CurrentUser, session: SessionDep) -> AttemptOut:
     """Only the user who submitted it; to anyone else it does not exist (404)."""
     return attempt_out(await attempts.get_attempt(session, attempt_id, user.id))

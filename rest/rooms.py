@@ -7,8 +7,9 @@ from fastapi import APIRouter, status
 from domain import chat, rooms
 from domain.events import UserRef
 from models import MemberRole, RoomKind
-from rest.deps import CurrentUser, SessionDep
+from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
 from rest.errors import error_responses
+from rest.params import IdPath
 from rest.schemas.rooms import (
     JoinIn,
     MemberOut,
@@ -19,7 +20,7 @@ from rest.schemas.rooms import (
     RoomUpdate,
 )
 
-router = APIRouter(prefix="/rooms", tags=["rooms"])
+router = APIRouter(prefix="/rooms", tags=["rooms"], route_class=AuthFirstRoute)
 _MEMBER_ERRORS = error_responses(401, 403, 404)
 
 
@@ -42,7 +43,7 @@ def room_out(view: rooms.RoomView) -> RoomOut:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=RoomOut,
-    responses=error_responses(401, 422),
+    responses=error_responses(400, 401),
 )
 async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) -> RoomOut:
     return room_out(await rooms.create_room(session, user, body.name, RoomKind(body.kind)))
@@ -53,39 +54,41 @@ async def list_my_rooms(user: CurrentUser, session: SessionDep) -> list[RoomOut]
     return [room_out(v) for v in await rooms.list_rooms(session, user.id)]
 
 
-@router.post("/join", response_model=RoomOut, responses=error_responses(401, 404, 422))
+@router.post("/join", response_model=RoomOut, responses=error_responses(400, 401, 404))
 async def join_room(body: JoinIn, user: CurrentUser, session: SessionDep) -> RoomOut:
     return room_out(await rooms.join_by_invite(session, user, body.invite_code))
 
 
-@router.get("/{room_id}", response_model=RoomOut, responses=_MEMBER_ERRORS)
-async def get_room(room_id: int, user: CurrentUser, session: SessionDep) -> RoomOut:
+@router.get("/{room_id:int}", response_model=RoomOut, responses=_MEMBER_ERRORS)
+async def get_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -> RoomOut:
     return room_out(await rooms.get_room(session, room_id, user.id))
 
 
-@router.patch("/{room_id}", response_model=RoomOut, responses=error_responses(401, 403, 404, 422))
+@router.patch(
+    "/{room_id:int}", response_model=RoomOut, responses=error_responses(400, 401, 403, 404)
+)
 async def update_room(
-    room_id: int, body: RoomUpdate, user: CurrentUser, session: SessionDep
+    room_id: IdPath, body: RoomUpdate, user: CurrentUser, session: SessionDep
 ) -> RoomOut:
     return room_out(await rooms.rename_room(session, room_id, user.id, body.name))
 
 
-@router.delete("/{room_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MEMBER_ERRORS)
-async def delete_room(room_id: int, user: CurrentUser, session: SessionDep) -> None:
+@router.delete("/{room_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=_MEMBER_ERRORS)
+async def delete_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     await rooms.delete_room(session, room_id, user.id)
 
 
 @router.post(
-    "/{room_id}/leave",
+    "/{room_id:int}/leave",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 403, 404, 409),
 )
-async def leave_room(room_id: int, user: CurrentUser, session: SessionDep) -> None:
+async def leave_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     await rooms.leave_room(session, room_id, user.id)
 
 
-@router.get("/{room_id}/members", response_model=list[MemberOut], responses=_MEMBER_ERRORS)
-async def list_members(room_id: int, user: CurrentUser, session: SessionDep) -> list[MemberOut]:
+@router.get("/{room_id:int}/members", response_model=list[MemberOut], responses=_MEMBER_ERRORS)
+async def list_members(room_id: IdPath, user: CurrentUser, session: SessionDep) -> list[MemberOut]:
     return [
         MemberOut(
             user=UserRef(id=u.id, name=u.display_name),
@@ -98,8 +101,10 @@ async def list_members(room_id: int, user: CurrentUser, session: SessionDep) -> 
 
 
 @router.put(
-    "/{room_id}/read", response_model=ReadOut, responses=error_responses(401, 403, 404, 422)
+    "/{room_id:int}/read", response_model=ReadOut, responses=error_responses(400, 401, 403, 404)
 )
-async def mark_read(room_id: int, body: ReadIn, user: CurrentUser, session: SessionDep) -> ReadOut:
+async def mark_read(
+    room_id: IdPath, body: ReadIn, user: CurrentUser, session: SessionDep
+) -> ReadOut:
     """Store the caller's read position (last seen seq); it never moves backwards."""
     return ReadOut(last_read_seq=await chat.mark_read(session, room_id, user.id, body.seq))

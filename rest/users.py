@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rest.deps import CurrentUser
+from rest.deps import AuthFirstRoute, CurrentUser
 from rest.errors import error_responses
 from rest.schemas.accounts import UserOut
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=AuthFirstRoute)
 
 
 @router.get("/me", response_model=UserOut, responses=error_responses(401))

@@ -5,16 +5,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+from domain.limits import MAX_TOKEN_CHARS
+from rest.schemas.fields import Storable, storable_text
+
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), Storable
+]
+Email = Annotated[EmailStr, AfterValidator(storable_text)]
+Password = Annotated[str, Field(min_length=8, max_length=128), Storable]
+Token = Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS), Storable]
 
 
 class RegisterIn(BaseModel):
-    email: EmailStr
-    password: Annotated[str, Field(min_length=8, max_length=128)]
+    email: Email
+    password: Password
     display_name: DisplayName
     role: Literal["student", "patient"] = "student"
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password grant's form (`application/x-www-form-urlencoded`).
+
+    OAuth2PasswordRequestForm's fields, as storable text: a NUL in `username` must be
+    422 `invalid`, not a 500 from the user lookup.
+    """
+
+    username: Annotated[str, Field(min_length=1, max_length=254), Storable]
+    password: Annotated[str, Field(min_length=1, max_length=128), Storable]
+    grant_type: Annotated[str, Field(pattern="^password$"), Storable] | None = None
+    scope: Annotated[str, Field(max_length=1000), Storable] = ""
+    client_id: Annotated[str, Field(max_length=200), Storable] | None = None
+    client_secret: Annotated[str, Field(max_length=200), Storable] | None = None
 
 
 class UserOut(BaseModel):
@@ -35,11 +58,11 @@ class TokenOut(BaseModel):
 
 
 class RefreshIn(BaseModel):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    refresh_token: Token
 
 
 class LogoutIn(BaseModel):
-    refresh_token: Annotated[str | None, Field(default=None, max_length=4096)] = None
+    refresh_token: Token | None = None
 
 
 class TicketOut(BaseModel):

@@ -8,12 +8,21 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from models import Difficulty, Subject
+from rest.schemas.fields import RowId, Storable
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Explanation = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+]
+Topic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), Storable
+]
+Prompt = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), Storable
+]
+Option = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), Storable
+]
+Explanation = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Storable]
 OptionIndex = Annotated[int, Field(ge=0, le=3)]
 
 
@@ -105,7 +114,7 @@ class QuizOut(QuizSummaryOut):
 
 
 class AnswerIn(BaseModel):
-    question_id: int
+    question_id: RowId
     selected_index: OptionIndex | None = Field(
         default=None, description="The chosen option; null (or leaving it out) is unanswered."
     )

@@ -8,8 +8,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.events import UserRef
+from rest.schemas.fields import Seq, Storable
 
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+RoomName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), Storable
+]
 
 
 class RoomCreate(BaseModel):
@@ -23,7 +26,7 @@ class RoomUpdate(BaseModel):
 
 class JoinIn(BaseModel):
     invite_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=4, max_length=32)
+        str, StringConstraints(strip_whitespace=True, min_length=4, max_length=32), Storable
     ]
 
 
@@ -49,7 +52,7 @@ class MemberOut(BaseModel):
 
 
 class ReadIn(BaseModel):
-    seq: Annotated[int, Field(ge=0)]
+    seq: Seq
 
 
 class ReadOut(BaseModel):
@@ -57,8 +60,8 @@ class ReadOut(BaseModel):
 
 
 class MessageIn(BaseModel):
-    client_id: Annotated[str | None, Field(default=None, min_length=1, max_length=64)] = None
-    body: Annotated[str, Field(min_length=1)]
+    client_id: Annotated[str, Field(min_length=1, max_length=64), Storable] | None = None
+    body: Annotated[str, Field(min_length=1), Storable]
 
 
 class MessageOut(BaseModel):

@@ -17,7 +17,7 @@ import pytest
 from domain import chat
 from tests.conftest import ApiFactory
 from tests.servers import RedisProcess
-from tests.support import Api, WsClient
+from tests.support import Api
 
 
 @pytest.fixture

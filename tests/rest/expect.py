@@ -8,6 +8,7 @@ import httpx
 
 ERROR_CODES = frozenset(
     {
+        "bad_request",
         "bad_frame",
         "unknown_type",
         "invalid",

@@ -27,15 +27,8 @@ CLOSED_PORT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
 # --- request errors ------------------------------------------------------------------------
 
 
-async def test_malformed_json_is_invalid(api: Api) -> None:
-    asha = await api.user("Asha")
-    r = await api.http.post(
-        "/api/v1/rooms",
-        content=b'{"name": "Bio",',
-        headers={**asha.headers, "Content-Type": "application/json"},
-    )
-    error = error_of(r, 422, "invalid")
-    assert isinstance(error["details"], list) and error["details"], error
+# Unparseable bodies (400 `bad_request`) and ids out of range or not numbers: see
+# test_contract.py and test_limits.py.
 
 
 async def test_a_json_body_that_is_not_an_object_is_invalid(api: Api) -> None:
@@ -67,12 +60,6 @@ async def test_wrong_types_are_invalid_and_name_the_field(
     error = error_of(r, 422, "invalid")
     assert [d["field"] for d in error["details"]] == [field], error
     assert all(set(d) == {"field", "problem"} for d in error["details"]), error
-
-
-async def test_a_path_parameter_of_the_wrong_type_is_invalid(api: Api) -> None:
-    asha = await api.user("Asha")
-    r = await api.http.get("/api/v1/rooms/not-a-number", headers=asha.headers)
-    error_of(r, 422, "invalid")
 
 
 async def test_a_wrong_type_in_the_messages_body_is_invalid(api: Api) -> None:
