@@ -159,7 +159,7 @@ class ParleyClient(Link):
         sub.finish(error)
 
     async def _retry_subscribe(self, sub: Subscription) -> None:
-        await asyncio.sleep(Backoff(base=0.5).next())
+        await asyncio.sleep(sub.retry.next())
         await self._send_subscribe(sub)
 
     async def _retry_send(self, pending: PendingSend) -> None:

@@ -206,7 +206,8 @@ class Link:
         if isinstance(frame, dict) and frame.get("type") == "hello":
             user = User.model_validate(frame["user"])
             return Hello(str(frame["node"]), user, int(frame.get("heartbeat", 25)))
-        log.warning("auth refused", extra={"code": frame.get("code")})
+        code = frame.get("code") if isinstance(frame, dict) else None
+        log.warning("auth refused", extra={"code": code})
         raise _Rejected
 
     async def _serve(self, ws: ClientConnection, hello: Hello, token: str) -> int | None:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from client.backoff import Backoff
 from client.events import ParleyEvent, Reset
 from client.positions import ChannelPosition
 
@@ -47,6 +48,7 @@ class Subscription:
         self.ref = ""  # the ref of the latest subscribe frame (errors echo it)
         self.sent_on = -1  # the connection generation the latest subscribe went out on
         self.resyncing = False  # a resubscribe to fill a gap is on its way
+        self.retry = Backoff(base=0.5, cap=10.0)  # for subscribes refused as retryable
         self.ready: asyncio.Future[Subscribed] = asyncio.get_running_loop().create_future()
         self._unsubscribe = unsubscribe
         self._items: deque[ParleyEvent] = deque()
@@ -67,6 +69,7 @@ class Subscription:
     def on_subscribed(self, head: int, recovered: bool) -> Reset | None:
         """Apply `subscribed`; the `Reset` to deliver when the held position was lost."""
         self.resyncing = False
+        self.retry.reset()
         lost = self.position.subscribed(head, recovered)
         self.last = Subscribed(self.channel, head, recovered)
         if not self.ready.done():
