@@ -50,6 +50,10 @@ class SseParser:
     _event: str | None = None
     _data: list[str] = field(default_factory=list)
 
+    def restart(self) -> None:
+        """Forget a half-received event (a new response starts); keep id and retry."""
+        self._event, self._data = None, []
+
     def feed(self, line: str) -> SseMessage | None:
         """Consume one line (without its line ending); a message when one is complete."""
         if line == "":
@@ -174,6 +178,7 @@ class SseStream:
                         pause = self._refused(response)
                     else:
                         self.opens += 1
+                        self._parser.restart()
                         self.backoff.reset()
                         fresh = False
                         async for event in self._read(response):

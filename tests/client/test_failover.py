@@ -82,7 +82,8 @@ async def test_kill_9_of_the_clients_worker_loses_and_repeats_nothing(
         ):
             assert reader.hello is not None
             victim = worker_pid(reader.hello.node)
-            assert victim in {p.pid for p in psutil.Process(server.proc.pid).children()}  # type: ignore[union-attr]
+            assert server.proc is not None
+            assert victim in {p.pid for p in psutil.Process(server.proc.pid).children()}
             sub = await reader.subscribe(channel)
 
             async def produce() -> list[int]:
