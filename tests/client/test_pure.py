@@ -223,3 +223,12 @@ def test_events_parse_typed_and_anything_unknown_passes_through_generic() -> Non
 
     broken = parse_event({"type": "board", "channel": "leaderboard:1", "version": "x"})
     assert isinstance(broken, Event) and broken.type == "board"
+
+
+def test_a_reopened_sse_stream_drops_the_half_event_of_the_broken_one() -> None:
+    p = SseParser()
+    for line in ("id: 4", "event: message", "data: {half"):
+        assert p.feed(line) is None
+    p.restart()
+    assert p.feed("") is None  # nothing half-received is dispatched
+    assert p.last_id == "4"  # the resume point survives
