@@ -19,9 +19,11 @@ $(STAMP): requirements-dev.lock pyproject.toml
 # The one deliberate upgrade: re-resolve to the newest versions pyproject.toml's ranges
 # allow, for Linux and macOS on Python 3.11+, then run `make test` before committing.
 # The runtime lock is constrained by the dev lock, so the image runs what the suite tested.
+# `make lock UPGRADE=` re-locks after a change to pyproject.toml keeping every other pin.
 LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
+UPGRADE ?= --upgrade
 lock: $(STAMP)
-	$(BIN)/uv pip compile $(LOCK_FLAGS) --upgrade --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/uv pip compile $(LOCK_FLAGS) $(UPGRADE) --extra dev -o requirements-dev.lock pyproject.toml
 	$(BIN)/uv pip compile $(LOCK_FLAGS) -c requirements-dev.lock -o requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
