@@ -169,6 +169,14 @@ class InProcessServer:
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        # Under a real `parley serve`, sse-starlette sees uvicorn's SIGTERM handler and ends
+        # open SSE streams at once; a server inside pytest has no signal handlers, so do what
+        # that would: tell the hub's connections the server is going (1012 / end of stream).
+        state = getattr(self._server.config.app, "state", None)
+        services = getattr(state, "services", None)
+        if services is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(services.hub.close(), 5)
         self._server.should_exit = True
         if self._task is not None:
             InProcessServer.live -= 1
