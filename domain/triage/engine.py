@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from domain.triage.answer import VAGUE_QUESTIONS, compose_answer, emergency_message
 from domain.triage.findings import (
+    Course,
     Duration,
     Finding,
     duration_in,
@@ -28,6 +29,7 @@ from domain.triage.results import Reason, TriageResult, Urgency
 from domain.triage.specialties import SPECIALTIES, Code, Specialty, specialty
 
 HISTORY_FACTOR = 0.5  # symptoms from earlier messages count, but less than today's words
+GENERIC_FACTOR = 0.5  # "tired", "blood test": half weight next to a specific symptom
 MIN_SCORE = 1.5  # below this the best guess is too weak to name a specialist
 ALTERNATIVE_SHARE = 0.6  # an alternative must score at least this share of the best
 URGENT_SEVERITY = 8  # "8/10" and above
@@ -146,10 +148,13 @@ def triage(text: str, history: Sequence[str] = ()) -> TriageResult:
 
     scores: dict[Code, float] = {}
     reasons: list[Reason] = []
+    specific = [m for m in present if not m.symptom.generic]
     for m in present:
         factor = HISTORY_FACTOR if m.finding.from_history else 1.0
+        if m.symptom.generic and specific:
+            factor *= GENERIC_FACTOR
         weights = dict(m.symptom.weights)
-        chronic = m.finding.duration is not None and m.finding.duration.course == "chronic"
+        chronic = m.finding.duration is not None and m.finding.duration.course is Course.chronic
         for code, extra in m.symptom.chronic.items() if chronic else ():
             weights[code] = weights.get(code, 0.0) + extra
         for code, weight in weights.items():
@@ -160,7 +165,6 @@ def triage(text: str, history: Sequence[str] = ()) -> TriageResult:
         key=lambda cs: (-cs[1], _ORDER[cs[0].value]),
     )
 
-    specific = [m for m in present if not m.symptom.generic]
     vague = not specific or not ranked or ranked[0][1] < MIN_SCORE
     best = specialty(Code.general_medicine) if vague else specialty(ranked[0][0])
     followed_from: Specialty | None = None

@@ -66,6 +66,9 @@ _SINCE = {
     "(today|this morning|tonight|just now|an hour ago|this evening)": 0.25,
     "yesterday|last night": 1.0,
 }
+_PREGNANCY_AGE = re.compile(
+    r"pregnan\w*(?: for)? (?:\S+ )?(?:weeks?|months?)|\S+ (?:weeks?|months?) pregnan\w*"
+)
 _RECURRENT = compile_phrase(
     "on and off|off and on|comes and goes|come and go|keeps coming back|again and again"
     "|every (day|week|month|morning|night|evening)|recurr*|frequently|often|daily"
@@ -104,7 +107,11 @@ def _number(word: str) -> float:
 
 
 def duration_in(text: str) -> Duration | None:
-    """The first stated duration in one normalised clause or sentence, if any."""
+    """The first stated duration in one normalised clause or sentence, if any.
+
+    How far along a pregnancy is ("6 months pregnant") is not a symptom's duration.
+    """
+    text = _PREGNANCY_AGE.sub(" ", text)
     recurrent = bool(_RECURRENT.search(text))
     days: float | None = None
     found = ""

@@ -40,7 +40,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
     Symptom(
         "high cholesterol",
         ("cholesterol|triglyceride*|lipid profile",),
-        {C.cardiology: 2, C.general_medicine: 1},
+        {C.cardiology: 2.5, C.general_medicine: 1},
     ),
     Symptom(
         "breathlessness",
@@ -51,6 +51,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "difficulty|trouble|issue)s?",
             "(get|gets|getting) (tired|breathless) .. (stairs|walking|climbing)",
             "dyspn*|saans (phoolna|phool)",
+            "breathing (gets |is |becomes )?(heavy|hard|difficult|laboured)",
         ),
         {C.pulmonology: 2.5, C.cardiology: 1.5, C.general_medicine: 0.5},
         site="chest",
@@ -94,6 +95,11 @@ SYMPTOMS: tuple[Symptom, ...] = (
         site="chest",
     ),
     Symptom(
+        "smoking",
+        ("smok*|cigarettes?|bidi|beedi|vap(e|ing)",),
+        {C.pulmonology: 1.5, C.cardiology: 0.5},
+    ),
+    Symptom(
         "coughing up blood",
         ("cough* (up |out )?blood|blood in (my )?(sputum|phlegm|spit|cough)", "ha?emoptysis"),
         {C.pulmonology: 3, C.infectious_disease: 1},
@@ -134,7 +140,10 @@ SYMPTOMS: tuple[Symptom, ...] = (
     ),
     Symptom(
         "varicose veins",
-        ("varicose|bulging veins|swollen veins|spider veins", "veins .. (bulging|twisted|visible)"),
+        (
+            "varicose|spider veins|(swollen|painful|bulging|twisted) (\\w+ )?veins",
+            "veins .. (bulging|twisted|visible|swollen)",
+        ),
         {C.vascular_surgery: 3, C.dermatology: 0.5},
         site="legs",
     ),

@@ -62,6 +62,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "(cannot|not able to|difficult to|difficulty|trouble) (in )?(pass|passing) "
             "(stools?|motions?|poo)",
             "straining .. (toilet|stool|potty)|not (pooped|pooping)",
+            "(stools?|potty|poo|motions?) (is |are )?(very |too )?hard",
         ),
         {C.gastroenterology: 2.5, C.general_medicine: 1},
         site="abdomen",

@@ -24,6 +24,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "migraine*|aura",
             "(one|one side|half) (side )?(of )?(my |the )?head .. (pain*|hurt*|throbb*)",
             "head ?ache .. (light|noise|sound) .. (hurt*|bother*|sensitiv*)",
+            "(light|noise|sound) (hurts|bothers|bother)|sensitiv* to (light|noise|sound)",
         ),
         {C.neurology: 3},
         site="head",

@@ -14,7 +14,12 @@ SYMPTOMS: tuple[Symptom, ...] = (
     ),
     Symptom(
         "ear discharge",
-        ("(discharge|pus|fluid|liquid) .. ears?", "ears? .. (discharge|pus|leaking|oozing)"),
+        (
+            "(discharge|pus|fluid|liquid) .. ears?",
+            "ears? .. (discharge|pus|leaking|oozing)",
+            "(discharge|pus|fluid|liquid|water) (is )?(coming |leaking |oozing )?(out of"
+            "|from) (my |the |his |her )?ears?",
+        ),
         {C.ent: 3.5},
         site="ear",
     ),
@@ -163,6 +168,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
         (
             "gums? .. (bleed*|swell*|swollen|sore|pain*|red|reced*|pus)",
             "bleeding gums?|swollen gums?|gingivitis|pyorrh?o?ea",
+            "(pus|swelling|bleeding|abscess) (in|from|on) (my |the )?gums?",
         ),
         {C.dentistry: 4, C.hematology: 0.3},
         site="gums",
@@ -173,6 +179,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "cavit(y|ies)|decay*|root canal|filling|braces|wisdom tooth",
             "(tooth|teeth) .. (sensitiv*|broke*|chipped|cracked|loose|hole|black|yellow)",
             "sensitiv* .. (cold|hot|sweet) (water|food|drinks?)|bad breath|halitosis",
+            "(loose|broken|chipped|cracked|rotten|shaking) (tooth|teeth)",
         ),
         {C.dentistry: 4},
         site="teeth",

@@ -103,7 +103,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "ana?emi*|low (hb|ha?emoglobin|iron|blood count)|ha?emoglobin .. (low|less)",
             "(pale|paleness|looks? pale)|iron deficiency|khoon ki kami",
         ),
-        {C.hematology: 2.5, C.general_medicine: 1.5},
+        {C.hematology: 3, C.general_medicine: 1.5},
     ),
     Symptom(
         "easy bruising or bleeding",
@@ -122,7 +122,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
     Symptom(
         "a lump",
         ("lump|lumps|tumou?r|swelling (that is |is )?(growing|getting bigger)",),
-        {C.oncology: 2, C.general_surgery: 2, C.general_medicine: 0.5},
+        {C.oncology: 1, C.general_surgery: 1, C.general_medicine: 0.5},
     ),
     Symptom(
         "cancer concern",

@@ -83,7 +83,8 @@ SYMPTOMS: tuple[Symptom, ...] = (
         "testicle pain or swelling",
         (
             "(testicles?|testes|testis|balls|scrotum) .. (pain*|swell*|swollen|lump|hurt*|ache)",
-            "(pain*|swelling|lump) in (my |the |his )?(testicles?|testis|balls|scrotum)",
+            "(pain*|swelling|lump) in (my |the |his )?(left |right )?(testicles?|testis|balls"
+            "|scrotum)",
         ),
         {C.urology: 4},
         site="testicle",

@@ -60,7 +60,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "breasts? .. (lump|pain*|swell*|discharge|tender*|hurt*)|lump in (my )?breasts?",
             "nipples? .. (discharge|bleed*|inverted)",
         ),
-        {C.gynecology: 2, C.oncology: 1.5, C.general_surgery: 1.5},
+        {C.gynecology: 3, C.oncology: 1, C.general_surgery: 1.5},
         site="breast",
     ),
     Symptom(
@@ -83,7 +83,7 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "pregnan*(?! test| kit)|weeks pregnant|expecting (a )?baby|trimester",
             "antenatal|prenatal|morning sickness|baby (kicks|movements)|due date|garbh",
         ),
-        {C.obstetrics: 3.5},
+        {C.obstetrics: 4},
         site="pelvis",
     ),
     Symptom(

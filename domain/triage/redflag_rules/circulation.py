@@ -33,7 +33,7 @@ RULES: tuple[Rule, ...] = (
             "(crushing|squeezing|pressing|gripping|constricting|vice like|vise like) (chest )?"
             "(pain|pressure|feeling|sensation|tightness|heaviness)"
             "|chest .. (feels|is|like) .. (crush*|squeez*|in a vice|elephant|heavy weight)"
-            f"|(elephant|heavy weight|weight) (sitting |standing )?on {WHO}chest",
+            f"|(elephant|heavy weight|weight) (is )?(sitting |standing )?on {WHO}chest",
             "chest|breast ?bone|heart",
         ),
     ),
@@ -109,7 +109,7 @@ RULES: tuple[Rule, ...] = (
     _R(
         "stroke",
         "possible stroke",
-        ("(having|had|is having|am having) a stroke",),
+        ("(having|had|is having|am having) a stroke(?! of)",),
         ("heat ?stroke|sun ?stroke",),
     ),
     # breathing

@@ -105,7 +105,8 @@ RULES: tuple[Rule, ...] = (
         "a child swallowed medicines",
         (
             CHILD,
-            f"(ate|swallowed|eaten|drank|drunk|got into|chewed|had) {SOME}(few |all the |lot"
+            f"(ate|swallowed|eaten|drank|drunk|got into|chewed|had) {SOME}(some of (my |his "
+            f"|her |the )|few |all the |lot"
             f" of )?({PILLS})",
         ),
     ),
@@ -165,7 +166,7 @@ RULES: tuple[Rule, ...] = (
             f"|peeling|painless)|(face|eyes?|mouth|throat) .. (burnt|burned|scalded)"
             f"|(inhaled|breathed in) (smoke|fumes)|trapped in (a |the )?fire",
         ),
-        ("sun ?burn*|in the sun|tanning",),
+        ("sun ?burn*|in the sun|tanning|acid reflux|acidity|heart ?burn|reflux",),
     ),
     _R(
         "burns",

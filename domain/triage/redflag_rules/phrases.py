@@ -4,12 +4,13 @@ from __future__ import annotations
 
 WHO = "(my |his |her |their |the |our )?"
 CHEST_PAIN = (
-    "(chest|breast ?bone|sternum) .. (pain*|hurt*|ach*|pressure|tight*|heavi*|discomfort)"
+    "(chest|cheast|chset|breast ?bone|sternum) .. (pain*|hurt*|ach*|pressure|tight*|heavi*"
+    "|discomfort)"
     f"|(pain*|ach*|pressure|tightness|heaviness|discomfort) (in|on|across|around) {WHO}"
     "(chest|breast ?bone)|heart (is )?(pain*|hurt*)"
 )
 SPREADS = (
-    "(spread*|radiat*|going|goes|travel*|mov*|shoot*|extend*) (down |up |into |to |through )"
+    "(spread*|radiat*|going|goin|goes|travel*|mov*|shoot*|extend*) (down |up |into |to |through )"
     "(my |the |his |her |left |right |both ){0,3}(arms?|jaw|neck|shoulders?|back)"
     "|(left |right )?(arm|jaw|shoulder) (is |also )?(pain*|hurt*|ach*|numb|heavy|tingl*)"
     "|pain in (my |his |her )?(left )?(arm|jaw)"
