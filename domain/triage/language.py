@@ -133,7 +133,6 @@ def _expand(match: re.Match[str]) -> str:
     return _CONTRACTIONS[match.group(0)]
 
 
-@lru_cache(maxsize=256)
 def clauses(text: str) -> tuple[Clause, ...]:
     """`text` normalised and split into clauses (empty clauses dropped)."""
     lowered = unicodedata.normalize("NFKC", text).lower().translate(_APOSTROPHES)

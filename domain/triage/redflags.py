@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from domain.triage.language import Clause, clauses, compile_phrase, find
 from domain.triage.redflag_rules import CATEGORIES, NOT_ABOUT_NOW, RULES, Category, Rule
@@ -57,12 +56,12 @@ def _fires(rule: Rule, relevant: tuple[Clause, ...], everything: tuple[Clause, .
     return not any(find(p, everything) for p in rule.unless)
 
 
-@lru_cache(maxsize=256)
 def screen(text: str) -> RedFlagResult:
     """Screen one message for red-flag symptoms.
 
     Guarantees: total (any str, including NUL and lone surrogates), deterministic, pure (no
-    I/O, no logging). A negated symptom ("no chest pain") never contributes to a flag.
+    I/O, no logging, no cache that would keep the text). A negated symptom ("no chest
+    pain") never contributes to a flag.
     """
     everything = clauses(text)
     relevant = _about_now(everything)

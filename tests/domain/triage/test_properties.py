@@ -25,8 +25,6 @@ FAST = settings(max_examples=60, deadline=None)
 @given(TEXT)
 def test_screen_is_total_and_deterministic(text: str) -> None:
     assert screen(text) == screen(text)
-    screen.cache_clear()
-    assert screen(text) == screen(text)
 
 
 @FAST
