@@ -56,9 +56,12 @@ class Subscription:
     presence: PresenceEntry | None
     # Not None while the subscription is being set up: live events wait here, in order.
     backlog: list[tuple[EventHeader, Outgoing]] | None = field(default_factory=list)
-    version: int = -1  # latest: the newest snapshot version handed over
+    # latest: the newest version handed over, per event type (a `board` and a personal
+    # `rank` each carry their own version).
+    versions: dict[str, int] = field(default_factory=dict)
     streams: dict[str, int] = field(default_factory=dict)  # indexed: last index per stream
-    slot: LatestSlot | None = None  # keep_latest: the one queued snapshot
+    # keep_latest: the one queued snapshot per event type.
+    slots: dict[str, LatestSlot] | None = None
     lagging: bool = False  # replay: live frames were dropped; replay once there is room
 
 
@@ -176,7 +179,7 @@ class Hub:
         entry = PresenceEntry(conn.user.id, conn.user.name, self.node, conn.id)
         sub = Subscription(conn, ch, entry if kind.presence else None)
         if kind.overflow is Overflow.keep_latest:
-            sub.slot = LatestSlot()
+            sub.slots = {}
         ch.subs[conn.id] = sub
         self._conn_channels[conn.id].add(channel)
         announced = False
@@ -307,6 +310,8 @@ class Hub:
             header.to is None and header.version is None and header.stream is None
         )
         for sub in ch.subs.values():
+            if sub.lagging and header is not None and header.stream is not None:
+                continue  # dropped until the replay brings it, in order
             if not plain and not self._admit(sub, header):
                 continue
             if sub.backlog is not None:
@@ -314,11 +319,17 @@ class Hub:
                     sub.backlog.append((header or _NO_HEADER, out))
                 else:
                     sub.conn.close(CloseCode.too_slow)
-            elif sub.slot is not None:
-                sub.conn.offer_latest(sub.slot, out)
+            elif sub.slots is not None and header is not None and header.version is not None:
+                slot = sub.slots.get(header.type)
+                if slot is None:
+                    slot = sub.slots[header.type] = LatestSlot()
+                sub.conn.offer_latest(slot, out)
             elif ch.kind.overflow is Overflow.replay:
                 if not sub.conn.offer_droppable(out):
                     sub.lagging = True
+                    if header is not None and header.stream is not None:
+                        # Not delivered after all: the replay starts from just before it.
+                        sub.streams[header.stream] = (header.index or 0) - 1
             else:
                 sub.conn.offer(out)
 
@@ -332,9 +343,9 @@ class Hub:
         if header.to is not None and header.to != sub.conn.user.id:
             return False
         if header.version is not None:
-            if header.version <= sub.version:
+            if header.version <= sub.versions.get(header.type, -1):
                 return False
-            sub.version = header.version
+            sub.versions[header.type] = header.version
         if header.stream is not None and header.index is not None:
             if header.index <= sub.streams.get(header.stream, -1):
                 return False
@@ -348,6 +359,8 @@ class Hub:
             sub = ch.subs.get(conn.id) if ch is not None else None
             if ch is None or sub is None or not sub.lagging or ch.kind.replay is None:
                 continue
+            if sub.backlog is not None:
+                continue  # still subscribing or replaying: it will catch up from there
             sub.lagging = False
             position = max(sub.streams.items(), key=lambda kv: kv[1], default=None)
             request = SubscribeRequest(
@@ -358,12 +371,22 @@ class Hub:
             spawn(self._replay_to(sub, request), name="hub-overflow-replay")
 
     async def _replay_to(self, sub: Subscription, request: SubscribeRequest) -> None:
+        """Replay what an overflowing subscription dropped, then go live again. Live events
+        wait in the backlog meanwhile, so nothing overtakes the replay."""
         replay = sub.channel.kind.replay
         assert replay is not None
+        sub.backlog = []
         try:
             await self._catch_up(sub, await replay(self.context, request))
+            while sub.backlog:
+                batch, sub.backlog = sub.backlog, []
+                for header, out in batch:
+                    if self._admit(sub, header):
+                        await sub.conn.put(out)
         except Exception as exc:  # noqa: BLE001 - the client can resubscribe
             log.warning("overflow replay failed", extra={"error": type(exc).__name__})
+        finally:
+            sub.backlog = None
 
     # --- ephemeral events and presence ----------------------------------------------------
     async def publish_ephemeral(self, event: Ephemeral) -> None:

@@ -1,9 +1,10 @@
 """Server-Sent Events: `GET /api/v1/rooms/{id}/events`, the listen-only view of `room:{id}`.
 
 Each frame the hub queues for the connection becomes one SSE event: `event: <type>`,
-`id: <seq>` for durable events, `data: <the WebSocket frame's JSON>`. `Last-Event-ID` (or
-`?since=`) resumes exactly like `subscribe` with `since`. `stream_channel` is generic, so
-later features expose their own channels over SSE by calling it.
+`id:` for every positioned event (seq, snapshot version, or seq/stream:index), `data: <the
+WebSocket frame's JSON>`. `Last-Event-ID` (or `?since=`) resumes exactly like `subscribe`
+with `since` (and `stream`). `stream_channel` serves any channel kind, so features expose
+their own channels over SSE by calling it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio
@@ -26,7 +29,8 @@ from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
 from domain.failures import classify
 from models import User
-from realtime.connection import CloseCode, Connection
+from realtime.channels import Delivery, StreamPosition
+from realtime.connection import CloseCode, Connection, Outgoing
 from realtime.frames import ErrorFrame, dump
 from realtime.supervise import spawn
 from rest.deps import ServicesDep
@@ -58,20 +62,67 @@ async def sse_user(
     raise Unauthorized("Send 'Authorization: Bearer <token>' or '?ticket=' from /auth/ticket.")
 
 
-def resume_point(last_event_id: str | None, since: int | None) -> int | None:
-    if last_event_id is not None and last_event_id.strip():
-        try:
-            value = int(last_event_id)
-        except ValueError as exc:
-            raise Invalid("Last-Event-ID must be a seq number.") from exc
-        if value < 0:
-            raise Invalid("Last-Event-ID must not be negative.")
-        return value
-    return since
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a listener resumes: after a durable seq and/or inside an indexed stream."""
+
+    since: int | None = None
+    stream: StreamPosition | None = None
+
+
+_SEQ_MAX = 2**63 - 1
+_STREAM_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def resume_point(last_event_id: str | None, since: int | None) -> Resume:
+    """Parse `Last-Event-ID` (preferred) or `?since=`.
+
+    The ids this stream writes are `<seq>` for durable events, `<version>` for snapshots
+    (a snapshot kind sends the current state on subscribe anyway) and
+    `<seq>/<stream>:<index>` for an indexed stream's events on an ordered channel (so both
+    positions survive one reconnect). Raises Invalid for anything else.
+    """
+    if last_event_id is None or not last_event_id.strip():
+        return Resume(since=since)
+    text = last_event_id.strip()
+    seq_part, slash, stream_part = text.partition("/")
+    resume_since: int | None = None
+    if seq_part:
+        if not seq_part.isdigit() or int(seq_part) > _SEQ_MAX:
+            raise Invalid("Last-Event-ID must be an id this stream sent.")
+        resume_since = int(seq_part)
+    stream = None
+    if slash:
+        stream_id, _, index = stream_part.rpartition(":")
+        if not _STREAM_ID.fullmatch(stream_id) or not index.isdigit() or len(index) > 9:
+            raise Invalid("Last-Event-ID must be an id this stream sent.")
+        stream = StreamPosition(stream_id, int(index))
+    return Resume(since=resume_since, stream=stream)
+
+
+class _EventIds:
+    """Writes SSE ids so that `Last-Event-ID` resumes every position this listener holds."""
+
+    __slots__ = ("last_seq", "ordered")
+
+    def __init__(self, ordered: bool, since: int | None) -> None:
+        self.ordered = ordered
+        self.last_seq = since
+
+    def of(self, frame: Outgoing, type_: str | None) -> str | None:
+        if frame.event_id is None:
+            if type_ == "subscribed" and self.ordered and self.last_seq is None:
+                self.last_seq = json.loads(frame.text).get("head")
+            return None
+        if ":" in frame.event_id:  # an indexed stream's position
+            return f"{self.last_seq}/{frame.event_id}" if self.last_seq is not None else None
+        if self.ordered:
+            self.last_seq = int(frame.event_id)
+        return frame.event_id
 
 
 async def stream_channel(
-    services: Services, user: User, channel: str, since: int | None, expires_at: float
+    services: Services, user: User, channel: str, resume: Resume, expires_at: float
 ) -> EventSourceResponse:
     """Stream a channel to a new listen-only connection.
 
@@ -81,7 +132,8 @@ async def stream_channel(
     ends when the token expires (`error` unauthorized) or the listener is too slow.
     """
     hub = services.hub
-    await hub.authorize(user.id, channel)
+    kind, _ = await hub.authorize(user.id, channel)
+    ids = _EventIds(kind.delivery is Delivery.ordered, resume.since)
     conn = Connection(
         UserRef(id=user.id, name=user.display_name), services.settings.ws_outbound_queue
     )
@@ -89,7 +141,7 @@ async def stream_channel(
     async def subscribe() -> None:
         # Any failure ends the stream with an `error` event; none may leave it hanging.
         try:
-            await hub.subscribe(conn, channel, since, ref=None)
+            await hub.subscribe(conn, channel, resume.since, ref=None, stream=resume.stream)
         except Exception as exc:  # answered here; a bug is also logged
             error = classify(exc)
             if error is None:
@@ -117,9 +169,8 @@ async def stream_channel(
                     break
                 if frame is None:
                     break
-                yield ServerSentEvent(
-                    data=frame.text, event=_type_of(frame.text), id=frame.event_id
-                )
+                type_ = frame.type or _type_of(frame.text)
+                yield ServerSentEvent(data=frame.text, event=type_, id=ids.of(frame, type_))
         finally:
             # The client went away and this generator is being cancelled: shield the
             # clean-up, or its first await is cancelled too and presence, the connection and
@@ -156,7 +207,7 @@ async def room_events(
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    since: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[int | None, Query(ge=0, le=_SEQ_MAX)] = None,
     ticket: Annotated[str | None, Query(max_length=128)] = None,
 ) -> EventSourceResponse:
     user, expires_at = await sse_user(services, authorization, ticket)
