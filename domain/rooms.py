@@ -1,6 +1,9 @@
 """Rooms and memberships: create, list, rename, delete, join by invite, leave, members.
 
 Bot conversations are private: only their owner is ever a member and they have no invite.
+
+Leaving, removing a member and deleting a room end the affected users' live subscriptions
+on every worker: each announces the change (domain/revocations.py) after its commit.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from broker import Broker
 from domain.access import require_manager, require_member
 from domain.errors import Conflict, Forbidden, NotFound
+from domain.revocations import RevokeReason, announce, room_channel_revoked
 from models import MemberRole, Membership, Message, Room, RoomKind, User
 from models.messages import history_page
 
@@ -69,12 +74,16 @@ async def rename_room(session: AsyncSession, room_id: int, user_id: int, name: s
     return RoomView(room, membership)
 
 
-async def delete_room(session: AsyncSession, room_id: int, user_id: int) -> None:
+async def delete_room(session: AsyncSession, room_id: int, user_id: int, *, broker: Broker) -> None:
+    """Owner only. Every member's live subscriptions to the room end (`deleted`)."""
     membership = await require_member(session, room_id, user_id)
     if membership.role is not MemberRole.owner:
         raise Forbidden(f"Only the owner can delete room {room_id}.")
     await session.execute(delete(Room).where(Room.id == room_id))
     await session.commit()
+    # Everyone, not a member list read before the delete: someone joining meanwhile is
+    # covered too.
+    await announce(broker, room_channel_revoked(room_id, None, RevokeReason.deleted))
 
 
 async def join_by_invite(session: AsyncSession, user: User, invite_code: str) -> RoomView:
@@ -92,12 +101,36 @@ async def join_by_invite(session: AsyncSession, user: User, invite_code: str) ->
     return RoomView(room, membership)
 
 
-async def leave_room(session: AsyncSession, room_id: int, user_id: int) -> None:
+async def leave_room(session: AsyncSession, room_id: int, user_id: int, *, broker: Broker) -> None:
+    """The caller's live subscriptions to the room end (`left`) on every worker."""
     membership = await require_member(session, room_id, user_id)
     if membership.role is MemberRole.owner:
         raise Conflict("The owner cannot leave a room; delete it instead.")
     await session.delete(membership)
     await session.commit()
+    await announce(broker, room_channel_revoked(room_id, user_id, RevokeReason.left))
+
+
+async def remove_member(
+    session: AsyncSession, room_id: int, actor_id: int, member_id: int, *, broker: Broker
+) -> None:
+    """An owner or admin removes a member; the member's live subscriptions end (`removed`).
+
+    Raises NotFound (no such room, or `member_id` is not in it) and Forbidden (the actor is
+    not a member, not a manager; the target is the owner; an admin removing an admin —
+    only the owner may).
+    """
+    actor = await require_manager(session, room_id, actor_id)
+    target = await session.get(Membership, (room_id, member_id))
+    if target is None:
+        raise NotFound(f"User {member_id} is not a member of room {room_id}.")
+    if target.role is MemberRole.owner:
+        raise Forbidden("The owner cannot be removed from their room.")
+    if target.role is MemberRole.admin and actor.role is not MemberRole.owner:
+        raise Forbidden("Only the owner can remove an admin.")
+    await session.delete(target)
+    await session.commit()
+    await announce(broker, room_channel_revoked(room_id, member_id, RevokeReason.removed))
 
 
 async def list_members(

@@ -75,15 +75,24 @@ class Connection:
         "_room",
         "close_code",
         "id",
+        "jti",
         "limit",
+        "listen_only",
         "on_drained",
         "user",
     )
 
-    def __init__(self, user: UserRef, limit: int) -> None:
+    def __init__(
+        self, user: UserRef, limit: int, *, jti: str | None = None, listen_only: bool = False
+    ) -> None:
         self.id = uuid.uuid4().hex[:16]
         self.user = user
         self.limit = limit
+        # The token that authorizes the connection now (moves with an in-band refresh); its
+        # revocation ends the connection (realtime/revocation.py). None: not tied to one.
+        self.jti = jti
+        # An SSE stream: one channel, listen only; losing that channel ends the stream.
+        self.listen_only = listen_only
         self._queue: deque[Outgoing | LatestSlot] = deque()
         self._ready = asyncio.Event()
         self._room = asyncio.Event()

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from domain.errors import DomainError, ErrorCode, Invalid
 from domain.events import UserRef
 from domain.limits import MAX_TOKEN_CHARS
+from domain.revocations import RevokeReason
 from realtime.channels import parse_channel
 
 # Deeper JSON is refused before it is parsed: no frame needs more than a few levels, and a
@@ -278,9 +279,14 @@ class SubscribedFrame(_ServerFrame):
 
 
 class UnsubscribedFrame(_ServerFrame):
+    """The connection is no longer subscribed to `channel`: the answer to `unsubscribe`
+    (with its `ref`), or, with `reason` and no `ref`, the server ended the subscription
+    because the user lost access (left, removed, room deleted)."""
+
     type: Literal["unsubscribed"] = "unsubscribed"
     ref: str | None = None
     channel: str
+    reason: RevokeReason | None = None
 
 
 class AckFrame(_ServerFrame):

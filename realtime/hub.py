@@ -11,6 +11,11 @@ events) before anything is read, then the replay (ordered) and the kind's `on_su
 frames (snapshots, in-flight streams) are sent, then the buffer is handed over through the
 same per-subscriber filter (stale versions and already-sent stream indexes are dropped)
 with no await in between.
+
+Live authorization (realtime/revocation.py): a revoked access never stays subscribed,
+whenever the revocation arrives: before the subscription registers (refused), during its
+set-up (ended with `unsubscribed` + reason once set up) or after (ended at once). No cost
+per message: control messages are told apart only where a channel has no local state.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broker import Broker, PresenceEntry
 from domain.errors import Unavailable
 from domain.events import EventHeader, decode
+from domain.revocations import CONTROL_CHANNEL, RevokeReason
 from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
 from realtime.channels import (
     ChannelKind,
@@ -40,6 +46,7 @@ from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
 from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
 from realtime.presence import Ephemeral, Presence
+from realtime.revocation import Revocations
 from realtime.sequencer import Sequencer
 from realtime.supervise import every, spawn
 
@@ -63,6 +70,7 @@ class Subscription:
     # keep_latest: the one queued snapshot per event type.
     slots: dict[str, LatestSlot] | None = None
     lagging: bool = False  # replay: live frames were dropped; replay once there is room
+    revoked: RevokeReason | None = None  # access lost during set-up: end it once set up
 
 
 @dataclass(slots=True, eq=False)
@@ -101,6 +109,7 @@ class Hub:
         self._conn_channels: dict[str, set[str]] = {}
         self._locks: dict[str, _LockSlot] = {}
         self.ordered = OrderedDelivery(self, sessions)
+        self.revocations = Revocations(self)
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_broker_message, self.ordered.on_broker_reconnected)
 
@@ -110,11 +119,13 @@ class Hub:
             spawn(every(self.presence.ttl / 4, self._presence_tick), name="hub-presence"),
             spawn(every(self.ordered.check_every, self.ordered.check_heads), name="hub-head-check"),
         ]
+        await self.revocations.start()
 
     async def close(self, code: CloseCode = CloseCode.restarting) -> None:
         """Tell every client to reconnect elsewhere and forget this worker's presence."""
         for task in self._tasks:
             task.cancel()
+        self.revocations.close()
         conns = list(self.connections.values())
         for conn in conns:
             conn.close(code)
@@ -129,6 +140,7 @@ class Hub:
         self.connections[conn.id] = conn
         self._conn_channels[conn.id] = set()
         conn.on_drained = lambda: self._replay_lagging(conn)
+        self.revocations.admit(conn)  # its token may have been revoked while it connected
 
     async def disconnect(self, conn: Connection) -> None:
         for channel in list(self._conn_channels.get(conn.id, ())):
@@ -162,6 +174,7 @@ class Hub:
         Raises Invalid / NotFound / Forbidden (nothing changed) or Unavailable (Redis down);
         on any failure or cancellation the subscription is undone.
         """
+        mark = self.revocations.mark()  # before authorizing: see the module docstring
         kind, key = await self.authorize(conn.user.id, channel)
         # Subscribing again (e.g. to change `since`) is not a join: the user never left.
         resubscribe = self.is_subscribed(conn, channel)
@@ -184,6 +197,7 @@ class Hub:
         self._conn_channels[conn.id].add(channel)
         announced = False
         try:
+            self.revocations.check(mark, conn, channel)
             if sub.presence is not None:
                 announced = await self.presence.enter(
                     channel, sub.presence, conn.user, quiet=resubscribe
@@ -200,19 +214,23 @@ class Hub:
                 request = SubscribeRequest(conn.user.id, key, since, stream)
                 await self._catch_up(sub, await kind.on_subscribe(self.context, request))
             # Hand over what arrived meanwhile, paced like the replay, still buffering.
-            while sub.backlog:
+            while sub.backlog and sub.revoked is None:
                 batch, sub.backlog = sub.backlog, []
                 for header, out in batch:
                     if self._admit(sub, header):
                         await conn.put(out)
             sub.backlog = None  # live from here: no await since the backlog was empty
+            if sub.revoked is not None:  # access was lost during set-up: end it now
+                self.detach(conn, channel)
+                self.revocations.notify(conn, channel, sub.revoked)
+                await self.settle(channel, sub)
         except BaseException:
             await self.unsubscribe(conn, channel, announce=announced)
             raise
 
     async def _replay(self, ch: ChannelState, sub: Subscription, since: int, head: int) -> None:
         after = since
-        while after < head and sub.conn.close_code is None:
+        while after < head and sub.conn.close_code is None and sub.revoked is None:
             upto = min(head, after + REPLAY_PAGE)
             for _, out in await self.ordered.load(ch, after, upto):
                 await sub.conn.put(out)  # flow-controlled: waits for the client
@@ -226,14 +244,23 @@ class Hub:
                 await sub.conn.put(_outgoing(header, frame))
 
     async def unsubscribe(self, conn: Connection, channel: str, *, announce: bool = True) -> None:
+        sub = self.detach(conn, channel)
+        await self.settle(channel, sub, announce=announce)
+
+    def detach(self, conn: Connection, channel: str) -> Subscription | None:
+        """Synchronously stop delivering `channel` to `conn` (then `settle` it)."""
         self._conn_channels.get(conn.id, set()).discard(channel)
         ch = self.channels.get(channel)
-        if ch is None:
-            return
-        sub = ch.subs.pop(conn.id, None)
+        return ch.subs.pop(conn.id, None) if ch is not None else None
+
+    async def settle(
+        self, channel: str, sub: Subscription | None, *, announce: bool = True
+    ) -> None:
+        """After `detach`: presence exit (`leave` unless quiet) and channel release."""
         if sub is not None and sub.presence is not None:
-            await self.presence.exit(channel, sub.presence, conn.user, quiet=not announce)
-        await self._release(channel)
+            await self.presence.exit(channel, sub.presence, sub.conn.user, quiet=not announce)
+        if channel in self.channels:
+            await self._release(channel)
 
     @contextlib.asynccontextmanager
     async def _channel_lock(self, channel: str) -> AsyncIterator[None]:
@@ -292,6 +319,8 @@ class Hub:
     def _on_broker_message(self, channel: str, data: bytes) -> None:
         ch = self.channels.get(channel)
         if ch is None:
+            if channel == CONTROL_CHANNEL:  # never a channel with local state
+                self.revocations.on_message(data)
             return
         try:
             header, frame = decode(data)

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import anyio
 from fastapi import APIRouter, Header, Query
@@ -42,24 +42,38 @@ router = APIRouter(tags=["streams"])
 _RETRY_MS = 2000
 
 
-async def sse_user(
-    services: Services, authorization: str | None, ticket: str | None
-) -> tuple[User, float]:
-    """The listener and when its stream must end (its token's expiry).
+class SseAuth(NamedTuple):
+    user: User
+    expires_at: float  # when the stream must end (its token's expiry)
+    jti: str | None  # the bearer token's id (its revocation ends the stream); None: ticket
+
+
+async def sse_auth(services: Services, authorization: str | None, ticket: str | None) -> SseAuth:
+    """The listener, when its stream must end and which token opened it.
 
     Bearer header, or a single-use ticket for EventSource (which cannot set headers); a
-    ticket stands in for an access token and gets an access token's lifetime.
+    ticket stands in for an access token and gets an access token's lifetime. A ticket
+    is not tied to a token: logout does not end a stream opened with one (its lifetime
+    and the room's membership still do).
     """
     async with services.sessions() as session:
         if authorization and authorization.lower().startswith("bearer "):
             user, claims = await accounts.resolve(
                 session, services.broker, services.tokens, authorization[7:].strip()
             )
-            return user, claims.expires_at.timestamp()
+            return SseAuth(user, claims.expires_at.timestamp(), claims.jti)
         if ticket:
             user = await accounts.redeem_ticket(session, services.broker, ticket)
-            return user, time.time() + services.settings.access_token_minutes * 60
+            return SseAuth(user, time.time() + services.settings.access_token_minutes * 60, None)
     raise Unauthorized("Send 'Authorization: Bearer <token>' or '?ticket=' from /auth/ticket.")
+
+
+async def sse_user(
+    services: Services, authorization: str | None, ticket: str | None
+) -> tuple[User, float]:
+    """`sse_auth` without the token id (kept for existing callers)."""
+    auth = await sse_auth(services, authorization, ticket)
+    return auth.user, auth.expires_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,20 +136,31 @@ class _EventIds:
 
 
 async def stream_channel(
-    services: Services, user: User, channel: str, resume: Resume, expires_at: float
+    services: Services,
+    user: User,
+    channel: str,
+    resume: Resume,
+    expires_at: float,
+    *,
+    jti: str | None = None,
 ) -> EventSourceResponse:
     """Stream a channel to a new listen-only connection.
 
     Authorization errors raise before the response starts (a proper 401/403/404). The
     subscription itself runs beside the stream, so a long replay is drained as it is
     produced; a failure after the stream started arrives as an `error` event. The stream
-    ends when the token expires (`error` unauthorized) or the listener is too slow.
+    ends when the token expires (`error` unauthorized) or the listener is too slow; and,
+    live authorization, when the listener loses access to the channel (`error` forbidden)
+    or its token `jti` is revoked (`error` unauthorized).
     """
     hub = services.hub
     kind, _ = await hub.authorize(user.id, channel)
     ids = _EventIds(kind.delivery is Delivery.ordered, resume.since)
     conn = Connection(
-        UserRef(id=user.id, name=user.display_name), services.settings.ws_outbound_queue
+        UserRef(id=user.id, name=user.display_name),
+        services.settings.ws_outbound_queue,
+        jti=jti,
+        listen_only=True,
     )
 
     async def subscribe() -> None:
@@ -210,7 +235,12 @@ async def room_events(
     since: Annotated[int | None, Query(ge=0, le=_SEQ_MAX)] = None,
     ticket: Annotated[str | None, Query(max_length=128)] = None,
 ) -> EventSourceResponse:
-    user, expires_at = await sse_user(services, authorization, ticket)
+    auth = await sse_auth(services, authorization, ticket)
     return await stream_channel(
-        services, user, f"room:{room_id}", resume_point(last_event_id, since), expires_at
+        services,
+        auth.user,
+        f"room:{room_id}",
+        resume_point(last_event_id, since),
+        auth.expires_at,
+        jti=auth.jti,
     )

@@ -82,6 +82,7 @@ class WsSession:
         self.hub = services.hub
         self.conn = conn
         self.expires_at = claims.expires_at.timestamp()
+        conn.jti = claims.jti  # live authorization: logout of this token closes the socket
         self.bucket = TokenBucket(self.settings.ws_rate_per_second, self.settings.ws_rate_burst)
         self.violations = 0
         self.typing_sent: dict[str, float] = {}
@@ -262,6 +263,9 @@ class WsSession:
         if user.id != self.conn.user.id:
             raise Forbidden("A refreshed token must belong to the same user.")
         self.expires_at = claims.expires_at.timestamp()
+        # Live authorization follows the token now in use; one revoked meanwhile closes.
+        self.conn.jti = claims.jti
+        self.hub.revocations.admit(self.conn)
         self.reply(RefreshedFrame(ref=frame.ref))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, status
 
-from domain import accounts
+from domain import accounts, revocations
 from models import Role
 from rest.deps import Auth, AuthFirstRoute, ServicesDep, SessionDep
 from rest.errors import error_responses
@@ -67,8 +67,16 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
 async def logout(
     auth: Auth, services: ServicesDep, session: SessionDep, body: LogoutIn | None = None
 ) -> None:
-    """Revoke the access token used for this call (and the refresh token, if given)."""
-    await accounts.revoke(session, auth[1])
+    """Revoke the access token used for this call (and the refresh token, if given).
+
+    The access token's open WebSocket connections (4001) and SSE streams end on every
+    worker; other tokens of the same user are untouched.
+    """
+    claims = auth[1]
+    await accounts.revoke(session, claims)
+    # Announced even if this call was not the first to revoke it: repeating is harmless
+    # and heals an announcement that was lost.
+    await revocations.token_revoked(services.broker, claims.jti, claims.user_id, claims.expires_at)
     if body is not None and body.refresh_token:
         try:
             _, claims = await accounts.resolve(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from domain import chat, rooms
 from domain.events import UserRef
 from models import MemberRole, RoomKind
-from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
+from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
 from rest.errors import error_responses
 from rest.params import IdPath
 from rest.schemas.rooms import (
@@ -74,8 +74,11 @@ async def update_room(
 
 
 @router.delete("/{room_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=_MEMBER_ERRORS)
-async def delete_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
-    await rooms.delete_room(session, room_id, user.id)
+async def delete_room(
+    room_id: IdPath, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> None:
+    """Owner only. Every member's live subscriptions to the room end (`deleted`)."""
+    await rooms.delete_room(session, room_id, user.id, broker=services.broker)
 
 
 @router.post(
@@ -83,8 +86,28 @@ async def delete_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 403, 404, 409),
 )
-async def leave_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
-    await rooms.leave_room(session, room_id, user.id)
+async def leave_room(
+    room_id: IdPath, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> None:
+    """The caller's live subscriptions to the room end (`left`) on every worker."""
+    await rooms.leave_room(session, room_id, user.id, broker=services.broker)
+
+
+@router.delete(
+    "/{room_id:int}/members/{user_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404),
+)
+async def remove_member(
+    room_id: IdPath,
+    user_id: IdPath,
+    user: CurrentUser,
+    session: SessionDep,
+    services: ServicesDep,
+) -> None:
+    """Owner or admin: remove a member (only the owner removes admins; nobody removes the
+    owner). The member's live subscriptions to the room end (`removed`)."""
+    await rooms.remove_member(session, room_id, user.id, user_id, broker=services.broker)
 
 
 @router.get("/{room_id:int}/members", response_model=list[MemberOut], responses=_MEMBER_ERRORS)
