@@ -17,6 +17,13 @@ from sqlalchemy import make_url
 class PostgresGate:
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url)
+        # The machine's PostgreSQL is reached over TCP; the embedded one (pgserver) over a
+        # unix socket in the directory given as `?host=`: the gate forwards to either.
+        socket_dir = url.query.get("host")
+        self._unix: str | None = None
+        if isinstance(socket_dir, str) and socket_dir.startswith("/"):
+            self._unix = f"{socket_dir}/.s.PGSQL.{url.port or 5432}"
+            url = url.difference_update_query(["host"])
         self._target = (url.host or "127.0.0.1", url.port or 5432)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -46,7 +53,10 @@ class PostgresGate:
 
     async def _carry(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
-            server_r, server_w = await asyncio.open_connection(*self._target)
+            if self._unix is not None:
+                server_r, server_w = await asyncio.open_unix_connection(self._unix)
+            else:
+                server_r, server_w = await asyncio.open_connection(*self._target)
         except OSError:
             client_w.transport.abort()
             return
