@@ -20,18 +20,19 @@ import anyio
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.services import Services
 from domain import accounts
 from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
 from domain.failures import classify
+from edge.errors import error_responses
+from edge.params import IdPath
+from edge.services import Services, ServicesDep
 from models import User
 from realtime.connection import CloseCode, Connection
+from realtime.deps import HubDep
 from realtime.frames import ErrorFrame, dump
+from realtime.hub import Hub
 from realtime.supervise import spawn
-from rest.deps import ServicesDep
-from rest.errors import error_responses
-from rest.params import IdPath
 
 log = logging.getLogger("parley.sse")
 router = APIRouter(tags=["streams"])
@@ -71,7 +72,12 @@ def resume_point(last_event_id: str | None, since: int | None) -> int | None:
 
 
 async def stream_channel(
-    services: Services, user: User, channel: str, since: int | None, expires_at: float
+    services: Services,
+    hub: Hub,
+    user: User,
+    channel: str,
+    since: int | None,
+    expires_at: float,
 ) -> EventSourceResponse:
     """Stream a channel to a new listen-only connection.
 
@@ -80,7 +86,6 @@ async def stream_channel(
     produced; a failure after the stream started arrives as an `error` event. The stream
     ends when the token expires (`error` unauthorized) or the listener is too slow.
     """
-    hub = services.hub
     await hub.authorize(user.id, channel)
     conn = Connection(
         UserRef(id=user.id, name=user.display_name), services.settings.ws_outbound_queue
@@ -154,6 +159,7 @@ def _type_of(frame: str) -> str | None:
 async def room_events(
     room_id: IdPath,
     services: ServicesDep,
+    hub: HubDep,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     since: Annotated[int | None, Query(ge=0)] = None,
@@ -161,5 +167,5 @@ async def room_events(
 ) -> EventSourceResponse:
     user, expires_at = await sse_user(services, authorization, ticket)
     return await stream_channel(
-        services, user, f"room:{room_id}", resume_point(last_event_id, since), expires_at
+        services, hub, user, f"room:{room_id}", resume_point(last_event_id, since), expires_at
     )

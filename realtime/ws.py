@@ -15,12 +15,13 @@ import logging
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from app.services import Services
 from domain import accounts
 from domain.errors import ErrorCode, Unauthorized
 from domain.events import UserRef
 from domain.failures import classify
+from edge.services import Services, services_of
 from realtime.connection import CloseCode, Connection
+from realtime.deps import hub_of
 from realtime.frames import AuthFrame, ErrorFrame, FrameError, HelloFrame, dump, parse_client_frame
 from realtime.supervise import supervise
 from realtime.ws_session import WsSession
@@ -31,7 +32,7 @@ router = APIRouter()
 
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
+    services = services_of(websocket)
     settings = services.settings
     origin = websocket.headers.get("origin")
     if origin is not None and origin.rstrip("/") not in settings.allowed_origins:
@@ -42,7 +43,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     session = await _authenticate(websocket, services)
     if session is None:
         return
-    hub = services.hub
+    hub = session.hub
     conn = session.conn
     hub.register(conn)
     conn.offer(dump(HelloFrame(node=hub.node, user=conn.user, heartbeat=settings.ws_heartbeat)))
@@ -120,7 +121,7 @@ async def _authenticate(websocket: WebSocket, services: Services) -> WsSession |
         await _refuse_auth(websocket, exc, ref)
         return None
     conn = Connection(UserRef(id=user.id, name=user.display_name), settings.ws_outbound_queue)
-    return WsSession(websocket, services, conn, claims)
+    return WsSession(websocket, services, hub_of(websocket), conn, claims)
 
 
 async def _refuse_auth(websocket: WebSocket, exc: Exception, ref: str | None) -> None:

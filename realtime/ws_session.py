@@ -15,12 +15,12 @@ import time
 from fastapi import WebSocket
 from pydantic_core import PydanticSerializationError
 
-from app.security import TokenClaims
-from app.services import Services
 from domain import accounts, chat
 from domain.errors import DomainError, ErrorCode, Forbidden, Invalid
 from domain.events import TypingEvent
 from domain.failures import classify
+from domain.security import TokenClaims
+from edge.services import Services
 from realtime.channels import parse_channel
 from realtime.connection import CloseCode, Connection
 from realtime.frames import (
@@ -45,6 +45,7 @@ from realtime.frames import (
     parse_client_frame,
     ref_of,
 )
+from realtime.hub import Hub
 
 log = logging.getLogger("parley.ws")
 
@@ -74,12 +75,17 @@ class TokenBucket:
 
 class WsSession:
     def __init__(
-        self, websocket: WebSocket, services: Services, conn: Connection, claims: TokenClaims
+        self,
+        websocket: WebSocket,
+        services: Services,
+        hub: Hub,
+        conn: Connection,
+        claims: TokenClaims,
     ) -> None:
         self.websocket = websocket
         self.services = services
         self.settings = services.settings
-        self.hub = services.hub
+        self.hub = hub
         self.conn = conn
         self.expires_at = claims.expires_at.timestamp()
         self.bucket = TokenBucket(self.settings.ws_rate_per_second, self.settings.ws_rate_burst)
