@@ -44,9 +44,12 @@ def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 def _seed(settings: Settings, *, only_if_empty: bool) -> None:
+    from app.security import passwords
     from domain.seed import seed_database
 
-    created = asyncio.run(seed_database(settings, only_if_empty=only_if_empty))
+    created = asyncio.run(
+        seed_database(settings.database_url or "", passwords(settings), only_if_empty=only_if_empty)
+    )
     if created:
         log.info("seeded demo data", extra=created)
 
@@ -88,8 +91,9 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    from app.security import TokenCodec, TokenKind
+    from app.security import token_codec
     from domain import accounts
+    from domain.security import TokenKind
     from models.db import make_engine, make_sessionmaker
 
     async def issue(settings: Settings) -> str:
@@ -97,7 +101,7 @@ def cmd_token(args: argparse.Namespace) -> None:
         try:
             async with make_sessionmaker(engine)() as session:
                 user = await accounts.service_account(session, args.service)
-            return TokenCodec(settings).issue(
+            return token_codec(settings).issue(
                 user.id, user.role.value, TokenKind.service, ttl=timedelta(days=args.days)
             )
         finally:

@@ -14,16 +14,17 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import logs
-from app.security import Passwords, TokenCodec
-from app.services import Services
+from app.security import passwords, token_codec
 from app.settings import Settings, get_settings
 from broker import Broker
 from broker.memory import MemoryBroker
 from broker.redis import RedisBroker
+from edge import errors
+from edge.services import Services
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, ws
 from realtime.hub import Hub
-from rest import auth, errors, health, messages, quizzes, rooms, users
+from rest import auth, health, messages, quizzes, rooms, users
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -65,10 +66,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine=engine,
         sessions=sessions,
         broker=broker,
-        hub=hub,
-        tokens=TokenCodec(settings),
-        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        tokens=token_codec(settings),
+        passwords=passwords(settings),
     )
+    app.state.hub = hub
     try:
         yield
     finally:

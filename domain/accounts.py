@@ -17,11 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.security import Passwords, TokenClaims, TokenCodec, TokenKind
 from broker import Broker
 from domain.errors import Conflict, Unauthorized
-
-__all__ = ["TokenKind", "Unauthorized"]
+from domain.security import Passwords, TokenClaims, TokenCodec, TokenKind
 from models import Role, User
 from models.tokens import active_user_unless_revoked, claim_revocation, purge_expired
 from models.users import get_user_by_email

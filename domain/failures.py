@@ -42,6 +42,14 @@ _DATA_CLASSES = (
 )
 
 RETRY_AFTER_SECONDS = 2
+# The exception types `classify` may answer as something other than a bug. A transport that
+# registers handlers by type (edge/errors.py) takes this tuple; it never lists them itself.
+INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    RedisError,
+    OSError,  # ConnectionError and TimeoutError are OSErrors
+)
 
 
 def sqlstate(exc: BaseException) -> str | None:

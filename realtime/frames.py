@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import KeysView
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from domain.errors import DomainError, ErrorCode, Invalid
 from domain.events import UserRef
@@ -43,56 +44,61 @@ ChannelName = Annotated[str, Field(min_length=3, max_length=64), AfterValidator(
 Seq = Annotated[int, Field(ge=0, le=SEQ_MAX)]
 
 
-class _ClientFrame(BaseModel):
+class ClientFrame(BaseModel):
+    """What every client frame has; each type is a subclass with a `type: Literal[...]`."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     ref: Ref = None
 
 
-class AuthFrame(_ClientFrame):
+F = TypeVar("F", bound=ClientFrame)
+
+
+class AuthFrame(ClientFrame):
     type: Literal["auth"]
     token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
-class RefreshFrame(_ClientFrame):
+class RefreshFrame(ClientFrame):
     type: Literal["refresh"]
     token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
-class PingFrame(_ClientFrame):
+class PingFrame(ClientFrame):
     type: Literal["ping"]
 
 
-class PongFrame(_ClientFrame):
+class PongFrame(ClientFrame):
     """A client's answer to the server's keep-alive `ping` (any frame also counts)."""
 
     type: Literal["pong"]
 
 
-class SubscribeFrame(_ClientFrame):
+class SubscribeFrame(ClientFrame):
     type: Literal["subscribe"]
     channel: ChannelName
     since: Annotated[int | None, Field(default=None, ge=0, le=SEQ_MAX)] = None
 
 
-class UnsubscribeFrame(_ClientFrame):
+class UnsubscribeFrame(ClientFrame):
     type: Literal["unsubscribe"]
     channel: ChannelName
 
 
-class SendFrame(_ClientFrame):
+class SendFrame(ClientFrame):
     type: Literal["send"]
     channel: ChannelName
     client_id: Annotated[str | None, Field(default=None, min_length=1, max_length=64)] = None
     body: Annotated[str, Field(min_length=1)]
 
 
-class TypingFrame(_ClientFrame):
+class TypingFrame(ClientFrame):
     type: Literal["typing"]
     channel: ChannelName
 
 
-class ReadFrame(_ClientFrame):
+class ReadFrame(ClientFrame):
     """Extension: store the member's read position (last seen seq) in a room."""
 
     type: Literal["read"]
@@ -100,22 +106,43 @@ class ReadFrame(_ClientFrame):
     seq: Seq
 
 
-ClientFrame = Annotated[
-    AuthFrame
-    | RefreshFrame
-    | PingFrame
-    | PongFrame
-    | SubscribeFrame
-    | UnsubscribeFrame
-    | SendFrame
-    | TypingFrame
-    | ReadFrame,
-    Field(discriminator="type"),
-]
-CLIENT_TYPES = frozenset(
-    {"auth", "refresh", "ping", "pong", "subscribe", "unsubscribe", "send", "typing", "read"}
-)
-_client_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+# Every client frame type the server parses, by its `type`. The built-in ones are registered
+# below; a feature adds its own with `register_client_frame` (realtime/ws_session.py's
+# `handles` does it together with the frame's handler). A live view, never a stale copy.
+_CLIENT_MODELS: dict[str, type[ClientFrame]] = {}
+CLIENT_TYPES: KeysView[str] = _CLIENT_MODELS.keys()
+
+
+def frame_type(model: type[BaseModel]) -> str:
+    """The `type` a frame model declares with its `Literal[...]` annotation."""
+    (kind,) = get_args(model.model_fields["type"].annotation)
+    if not isinstance(kind, str):
+        raise TypeError(f"{model.__name__}.type must be a Literal string")
+    return kind
+
+
+def register_client_frame(model: type[F]) -> type[F]:
+    """Make `parse_client_frame` accept frames of `model`'s type. Idempotent for the same
+    model; a second model for a type already taken is a bug and raises ValueError."""
+    kind = frame_type(model)
+    known = _CLIENT_MODELS.setdefault(kind, model)
+    if known is not model:
+        raise ValueError(f"client frame type {kind!r} is already {known.__name__}")
+    return model
+
+
+for _model in (
+    AuthFrame,
+    RefreshFrame,
+    PingFrame,
+    PongFrame,
+    SubscribeFrame,
+    UnsubscribeFrame,
+    SendFrame,
+    TypingFrame,
+    ReadFrame,
+):
+    register_client_frame(_model)
 
 
 class FrameError(DomainError):
@@ -148,10 +175,10 @@ def parse_client_frame(text: str) -> ClientFrame:
             details={"known": sorted(CLIENT_TYPES)},
         )
     try:
-        return _client_adapter.validate_python(raw)
+        return _CLIENT_MODELS[kind].model_validate(raw)
     except ValidationError as exc:
         details = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]}
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
             for e in exc.errors(include_url=False, include_input=False)
         ]
         raise FrameError(
@@ -327,6 +354,7 @@ ServerFrame = (
 )
 
 
-def dump(frame: ServerFrame) -> str:
-    """Serialize a reply frame; `ref` and `details` are left out when absent."""
+def dump(frame: BaseModel) -> str:
+    """Serialize a server frame (those above, or a feature's own); `ref` and `details` are
+    left out when absent."""
     return frame.model_dump_json(exclude_none=True)

@@ -23,19 +23,20 @@ import anyio
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.services import Services
 from domain import accounts
 from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
 from domain.failures import classify
+from edge.errors import error_responses
+from edge.params import IdPath
+from edge.services import Services, ServicesDep
 from models import User
 from realtime.channels import Delivery, StreamPosition
 from realtime.connection import CloseCode, Connection, Outgoing
+from realtime.deps import HubDep
 from realtime.frames import ErrorFrame, dump
+from realtime.hub import Hub
 from realtime.supervise import spawn
-from rest.deps import ServicesDep
-from rest.errors import error_responses
-from rest.params import IdPath
 
 log = logging.getLogger("parley.sse")
 router = APIRouter(tags=["streams"])
@@ -137,6 +138,7 @@ class _EventIds:
 
 async def stream_channel(
     services: Services,
+    hub: Hub,
     user: User,
     channel: str,
     resume: Resume,
@@ -153,7 +155,6 @@ async def stream_channel(
     live authorization, when the listener loses access to the channel (`error` forbidden)
     or its token `jti` is revoked (`error` unauthorized).
     """
-    hub = services.hub
     kind, _ = await hub.authorize(user.id, channel)
     ids = _EventIds(kind.delivery is Delivery.ordered, resume.since)
     conn = Connection(
@@ -230,6 +231,7 @@ def _type_of(frame: str) -> str | None:
 async def room_events(
     room_id: IdPath,
     services: ServicesDep,
+    hub: HubDep,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     since: Annotated[int | None, Query(ge=0, le=_SEQ_MAX)] = None,
@@ -238,6 +240,7 @@ async def room_events(
     auth = await sse_auth(services, authorization, ticket)
     return await stream_channel(
         services,
+        hub,
         auth.user,
         f"room:{room_id}",
         resume_point(last_event_id, since),

@@ -2,8 +2,10 @@
 
 Per connection: an auth handshake, then one receive loop and one send loop; the first to
 end (client gone, server closing, too slow, token expired) ends the other, and the socket
-is closed with the documented code. Each inbound frame gets its own short DB session —
-never one session for the socket's life.
+is closed with the documented code. The protocol's rules (what to accept, when to ping,
+when to close) are decided by the Sans-I/O `SessionCore` (realtime/session_core.py); this
+module and ws_session.py only carry them out. Each inbound frame gets its own short DB
+session — never one session for the socket's life.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from app.services import Services
 from domain import accounts
-from domain.errors import ErrorCode, Unauthorized
+from domain.errors import ErrorCode
 from domain.events import UserRef
 from domain.failures import classify
+from edge.services import Services, services_of
 from realtime.connection import CloseCode, Connection
-from realtime.frames import AuthFrame, ErrorFrame, FrameError, HelloFrame, dump, parse_client_frame
+from realtime.deps import hub_of
+from realtime.frames import ErrorFrame, HelloFrame, dump
+from realtime.session_core import SessionCore
 from realtime.supervise import supervise
-from realtime.ws_session import WsSession
+from realtime.ws_session import WsSession, feed, limits, receive_until
 
 log = logging.getLogger("parley.ws")
 router = APIRouter()
@@ -31,7 +36,7 @@ router = APIRouter()
 
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
+    services = services_of(websocket)
     settings = services.settings
     origin = websocket.headers.get("origin")
     if origin is not None and origin.rstrip("/") not in settings.allowed_origins:
@@ -39,10 +44,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=CloseCode.policy)
         return
     await websocket.accept()
-    session = await _authenticate(websocket, services)
+    core = SessionCore(limits(settings), time.monotonic())
+    session = await _authenticate(websocket, services, core)
     if session is None:
         return
-    hub = services.hub
+    hub = session.hub
     conn = session.conn
     hub.register(conn)
     conn.offer(dump(HelloFrame(node=hub.node, user=conn.user, heartbeat=settings.ws_heartbeat)))
@@ -85,42 +91,44 @@ async def _close(websocket: WebSocket, code: CloseCode) -> None:
             await websocket.close(code=int(code))
 
 
-async def _authenticate(websocket: WebSocket, services: Services) -> WsSession | None:
-    """Wait for the `auth` frame (10 s); on any failure answer `error` and close.
+async def _authenticate(
+    websocket: WebSocket, services: Services, core: SessionCore
+) -> WsSession | None:
+    """Feed the core until it has an `auth` frame, then check its token.
 
-    Anything but a valid `auth` frame — binary, oversized, malformed, another type, a bad
-    token — is `unauthorized` then 4001, as is the timeout. A dependency that fails while
-    the token is checked is `unavailable` then 1011 (fail closed); a bug is `internal`
-    then 1011. A client that went away gets nothing.
+    The core refuses anything but a valid `auth` frame in time (`unauthorized`, 4001). A
+    bad token is `unauthorized` then 4001 too; a dependency that fails while the token is
+    checked is `unavailable` then 1011 (fail closed); a bug is `internal` then 1011. A
+    client that went away gets nothing.
     """
-    settings = services.settings
-    ref: str | None = None
-    try:
+    step = core.start()
+    while step.authenticate is None:
         try:
-            async with asyncio.timeout(settings.ws_auth_timeout):
-                message = await websocket.receive()
-        except TimeoutError:
-            raise Unauthorized("No auth frame within the deadline.") from None
-        if message["type"] == "websocket.disconnect":
+            message = await receive_until(websocket, step.deadline)
+        except WebSocketDisconnect:
             return None
-        text = message.get("text")
-        if not isinstance(text, str):
-            raise Unauthorized("The first frame must be a JSON text frame {'type': 'auth'}.")
-        if len(text.encode()) > settings.ws_max_frame_bytes:
-            raise Unauthorized("The frame is too large.")
-        frame = parse_client_frame(text)
-        ref = frame.ref
-        if not isinstance(frame, AuthFrame):
-            raise Unauthorized("The first frame must be {'type': 'auth'}.")
+        if message is not None and message["type"] == "websocket.disconnect":
+            return None
+        step = feed(core, message, time.monotonic())
+        for reply in step.send:
+            with contextlib.suppress(Exception):
+                await websocket.send_text(dump(reply))
+        if step.close is not None:
+            await _close(websocket, step.close)
+            return None
+    auth = step.authenticate
+    try:
         async with services.sessions() as db:
-            user, claims = await accounts.resolve(db, services.broker, services.tokens, frame.token)
-    except WebSocketDisconnect:
-        return None
+            user, claims = await accounts.resolve(db, services.broker, services.tokens, auth.token)
     except Exception as exc:  # noqa: BLE001 - every refusal is answered, a bug is logged
-        await _refuse_auth(websocket, exc, ref)
+        core.closed()
+        await _refuse_auth(websocket, exc, auth.ref)
         return None
-    conn = Connection(UserRef(id=user.id, name=user.display_name), settings.ws_outbound_queue)
-    return WsSession(websocket, services, conn, claims)
+    user_ref = UserRef(id=user.id, name=user.display_name)
+    conn = Connection(user_ref, services.settings.ws_outbound_queue)
+    session = WsSession(websocket, services, hub_of(websocket), conn, core)
+    session.start(claims)
+    return session
 
 
 async def _refuse_auth(websocket: WebSocket, exc: Exception, ref: str | None) -> None:
@@ -132,15 +140,10 @@ async def _refuse_auth(websocket: WebSocket, exc: Exception, ref: str | None) ->
         log.warning("authentication unavailable", extra={"error": type(exc).__name__})
         code, message, close = error.code, error.message, CloseCode.internal
     else:
-        # Whatever was wrong with the first frame, the answer is that it did not authenticate.
+        # Whatever else went wrong with the token, the answer is that it did not authenticate.
         code, close = ErrorCode.unauthorized, CloseCode.unauthorized
-        message = (
-            f"The first frame must be a valid {{'type': 'auth'}} frame: {error.message}"
-            if isinstance(exc, FrameError)
-            else error.message
-            if error.code is not ErrorCode.internal
-            else "Authentication failed."
-        )
+        internal = error.code is ErrorCode.internal
+        message = "Authentication failed." if internal else error.message
     with contextlib.suppress(Exception):
         await websocket.send_text(dump(ErrorFrame(ref=ref, code=code, message=message)))
     await _close(websocket, close)

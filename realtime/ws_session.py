@@ -1,9 +1,21 @@
-"""What one authenticated WebSocket does with the frames it receives.
+"""What one authenticated WebSocket does with the frames it receives: the I/O shell around
+`SessionCore` (realtime/session_core.py), and the registry of frame handlers.
 
-The receive loop enforces the per-connection limits (frame size, rate, idle time, token
-expiry) and dispatches each frame to the hub or the domain. A refusal is an `error` frame
-with the request's `ref` and the connection stays open; only the limits documented as
-close codes close it.
+The receive loop reads the socket with the core's deadline, feeds what arrived (or a tick)
+to the core and carries out its `Step`: send its frames, close with its code, or hand its
+accepted frame to the frame's handler. A refusal is an `error` frame with the request's
+`ref` and the connection stays open; only the limits documented as close codes close it.
+
+Adding a frame type is one module: a frame model and a handler registered with `handles`,
+
+    class CancelFrame(ClientFrame):
+        type: Literal["cancel"]
+        stream: str
+
+    @handles(CancelFrame)
+    async def cancel(session: WsSession, frame: CancelFrame) -> None: ...
+
+and imported once from realtime/ws.py, so it is registered before the first frame.
 """
 
 from __future__ import annotations
@@ -11,18 +23,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import WebSocket
+from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
+from starlette.types import Message
 
-from app.security import TokenClaims
-from app.services import Services
+from app.settings import Settings
 from domain import accounts, chat
 from domain.errors import DomainError, ErrorCode, Forbidden, Invalid
 from domain.events import TypingEvent
 from domain.failures import classify
+from domain.security import TokenClaims
+from edge.services import Services
 from realtime.channels import parse_channel
-from realtime.connection import CloseCode, Connection
+from realtime.connection import Connection
 from realtime.frames import (
     AckFrame,
     ClientFrame,
@@ -35,191 +52,172 @@ from realtime.frames import (
     RefreshedFrame,
     RefreshFrame,
     SendFrame,
-    ServerPingFrame,
     ServerPongFrame,
     SubscribeFrame,
     TypingFrame,
     UnsubscribedFrame,
     UnsubscribeFrame,
     dump,
-    parse_client_frame,
-    ref_of,
+    register_client_frame,
 )
+from realtime.hub import Hub
+from realtime.session_core import Limits, SessionCore, Step
 
 log = logging.getLogger("parley.ws")
 
-# This many refused frames in a row (no accepted frame between) close with 4029.
-_MAX_VIOLATIONS = 50
+F = TypeVar("F", bound=ClientFrame)
+Handler = Callable[["WsSession", F], Awaitable[None]]
+# Frame model -> its handler. Filled by `handles` at import time, read by `WsSession.handle`.
+_HANDLERS: dict[type[ClientFrame], Handler[Any]] = {}
 
 
-class TokenBucket:
-    """Allows `rate` frames per second on average with bursts up to `burst`."""
+def handles(model: type[F]) -> Callable[[Handler[F]], Handler[F]]:
+    """Register `handler` for frames of `model` (and make `model` parseable).
 
-    __slots__ = ("_last", "_tokens", "burst", "rate")
+    The handler answers through `session.reply`, or raises a `DomainError` (answered as an
+    `error` frame with the frame's ref) — any other exception is classified by
+    domain/failures.py. It runs after the core accepted the frame (auth, size, rate). A
+    second handler for the same model is a bug and raises ValueError.
+    """
+    register_client_frame(model)
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._tokens = float(burst)
-        self._last = time.monotonic()
+    def register(handler: Handler[F]) -> Handler[F]:
+        if _HANDLERS.setdefault(model, handler) is not handler:
+            raise ValueError(f"{model.__name__} already has a handler")
+        return handler
 
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
+    return register
+
+
+def limits(settings: Settings) -> Limits:
+    """The core's limits from the settings."""
+    return Limits(
+        heartbeat=settings.ws_heartbeat,
+        auth_timeout=settings.ws_auth_timeout,
+        max_frame_bytes=settings.ws_max_frame_bytes,
+        rate_per_second=settings.ws_rate_per_second,
+        rate_burst=settings.ws_rate_burst,
+    )
+
+
+async def receive_until(websocket: WebSocket, deadline: float | None) -> Message | None:
+    """The next ASGI message, or None when `deadline` (monotonic) passed first."""
+    if deadline is None:
+        return await websocket.receive()
+    try:
+        async with asyncio.timeout(max(0.01, deadline - time.monotonic())):
+            return await websocket.receive()
+    except TimeoutError:
+        return None
+
+
+def feed(core: SessionCore, message: Message | None, now: float) -> Step:
+    """Give the core what arrived: a tick (nothing), a text or a binary frame."""
+    if message is None:
+        return core.tick(now)
+    text = message.get("text")
+    if isinstance(text, str):
+        return core.receive_text(text, now)
+    return core.receive_binary(now)
+
+
+def monotonic_expiry(claims: TokenClaims) -> float:
+    """The token's expiry in the monotonic clock the core runs on."""
+    return time.monotonic() + (claims.expires_at.timestamp() - time.time())
 
 
 class WsSession:
     def __init__(
-        self, websocket: WebSocket, services: Services, conn: Connection, claims: TokenClaims
+        self,
+        websocket: WebSocket,
+        services: Services,
+        hub: Hub,
+        conn: Connection,
+        core: SessionCore,
     ) -> None:
         self.websocket = websocket
         self.services = services
         self.settings = services.settings
-        self.hub = services.hub
+        self.hub = hub
         self.conn = conn
-        self.expires_at = claims.expires_at.timestamp()
-        conn.jti = claims.jti  # live authorization: logout of this token closes the socket
-        self.bucket = TokenBucket(self.settings.ws_rate_per_second, self.settings.ws_rate_burst)
-        self.violations = 0
+        self.core = core
         self.typing_sent: dict[str, float] = {}
 
-    def reply(
-        self,
-        frame: AckFrame
-        | ErrorFrame
-        | MarkedFrame
-        | RefreshedFrame
-        | ServerPongFrame
-        | UnsubscribedFrame
-        | ServerPingFrame,
-    ) -> None:
+    def start(self, claims: TokenClaims) -> None:
+        """The `auth` frame's token was accepted: open the core until it expires."""
+        self.conn.jti = claims.jti  # live authorization: logout of this token closes the socket
+        self.core.authenticated(monotonic_expiry(claims), time.monotonic())
+
+    def reply(self, frame: BaseModel) -> None:
+        """Queue a server frame (any frame model; see realtime/frames.py `dump`)."""
         self.conn.offer(dump(frame))
 
     def refuse(
         self, code: ErrorCode, message: str, ref: str | None, details: object = None
     ) -> None:
+        self.send_error(ErrorFrame(ref=ref, code=code, message=message, details=details))
+
+    def send_error(self, frame: ErrorFrame) -> None:
         try:
-            self.reply(ErrorFrame(ref=ref, code=code, message=message, details=details))
+            self.reply(frame)
         except (ValueError, PydanticSerializationError):
             # Something in it cannot be encoded: an answer without the extras still tells
             # the client what happened; no answer at all would leave it waiting.
-            self.reply(ErrorFrame(code=code, message=message))
+            self.reply(ErrorFrame(code=frame.code, message=frame.message))
 
     async def receive_loop(self) -> None:
-        heartbeat = self.settings.ws_heartbeat
-        last_heard = time.monotonic()
-        pinged = False
+        """Until the client goes, the core closes, or a handler closed the connection."""
+        deadline = self.core.deadline()
         while True:
-            now = time.monotonic()
-            idle_deadline = last_heard + (3 * heartbeat if pinged else heartbeat)
-            expiry_in = self.expires_at - time.time()
-            timeout = max(0.01, min(idle_deadline - now, expiry_in))
-            try:
-                async with asyncio.timeout(timeout):
-                    message = await self.websocket.receive()
-            except TimeoutError:
-                if self.expires_at <= time.time():
-                    self.refuse(ErrorCode.unauthorized, "The token expired; reconnect.", None)
-                    self.conn.close(CloseCode.unauthorized)
-                    return
-                if pinged and time.monotonic() >= last_heard + 3 * heartbeat:
-                    self.conn.close(CloseCode.normal)
-                    return
-                if not pinged and time.monotonic() >= last_heard + heartbeat:
-                    self.reply(ServerPingFrame())
-                    pinged = True
-                continue
-            if message["type"] == "websocket.disconnect":
+            message = await receive_until(self.websocket, deadline)
+            if message is not None and message["type"] == "websocket.disconnect":
+                self.core.closed()
                 return
-            last_heard, pinged = time.monotonic(), False
-            if self.expires_at <= time.time():
-                self.refuse(ErrorCode.unauthorized, "The token expired; reconnect.", None)
-                self.conn.close(CloseCode.unauthorized)
+            step = feed(self.core, message, time.monotonic())
+            for frame in step.send:
+                self.send_error(frame) if isinstance(frame, ErrorFrame) else self.reply(frame)
+            if step.close is not None:
+                self.conn.close(step.close)
                 return
-            text = message.get("text")
-            if not isinstance(text, str):
-                self.refuse(ErrorCode.bad_frame, "Frames must be JSON text, not binary.", None)
-                continue
-            if _too_large(text, self.settings.ws_max_frame_bytes):
-                self.refuse(
-                    ErrorCode.too_large,
-                    f"Frames are limited to {self.settings.ws_max_frame_bytes} bytes.",
-                    None,
-                )
-                continue
-            if not self.bucket.take():
-                # Every refused frame is answered (with its ref) so a client knows exactly
-                # which ones to retry; a client that keeps flooding is closed.
-                self.violations += 1
-                if self.violations > _MAX_VIOLATIONS:
-                    self.conn.close(CloseCode.rate_limited)
+            if step.dispatch is not None:
+                await self.handle(step.dispatch)
+                if self.conn.close_code is not None:
+                    self.core.closed()
                     return
-                self.refuse(ErrorCode.rate_limited, "Too many frames; slow down.", ref_of(text))
-                continue
-            self.violations = 0
-            await self.handle(text)
-            if self.conn.close_code is not None:
-                return
+            # A handler may have moved the deadline (refresh): ask the core, not the step.
+            deadline = self.core.deadline()
 
-    async def handle(self, text: str) -> None:
-        """Answer one frame. Whatever goes wrong, the frame's `ref` gets an answer."""
-        ref: str | None = None
-        kind: str | None = None
+    async def handle(self, frame: ClientFrame) -> None:
+        """Answer one accepted frame. Whatever goes wrong, the frame's `ref` gets an answer."""
         try:
-            frame = parse_client_frame(text)
-            ref, kind = frame.ref, frame.type
-            await self.dispatch(frame)
-        except FrameError as exc:
-            self.refuse(exc.code, exc.message, exc.ref, exc.details)
+            handler = _HANDLERS.get(type(frame))
+            if handler is None:
+                raise FrameError(
+                    ErrorCode.unknown_type, "This frame is not accepted here.", ref=frame.ref
+                )
+            await handler(self, frame)
         except Exception as exc:  # noqa: BLE001 - every failure is answered and logged once
-            self.fail(exc, ref, kind)
+            self.fail(exc, frame)
 
-    def fail(self, exc: Exception, ref: str | None, kind: str | None) -> None:
+    def fail(self, exc: Exception, frame: ClientFrame) -> None:
         """The one place a failure while handling a frame becomes an `error` frame."""
-        if isinstance(exc, DomainError):
-            self.refuse(exc.code, exc.message, ref, exc.details)
+        if isinstance(exc, FrameError):
+            self.refuse(exc.code, exc.message, exc.ref, exc.details)
             return
+        if isinstance(exc, DomainError):
+            self.refuse(exc.code, exc.message, frame.ref, exc.details)
+            return
+        kind = getattr(frame, "type", None)
         extra = {"conn": self.conn.id, "frame": kind, "error": type(exc).__name__}
         error = classify(exc)
         if error is None:
             log.error("frame handling failed", exc_info=exc, extra=extra)
-            self.refuse(ErrorCode.internal, "Something went wrong on our side.", ref)
+            self.refuse(ErrorCode.internal, "Something went wrong on our side.", frame.ref)
             return
         # An outage (or a value only the database refused): the client's answer says it all,
         # and a traceback per frame during an outage would drown the log.
         log.warning("frame refused: %s", error.code.value, extra=extra)
-        self.refuse(error.code, error.message, ref)
-
-    async def dispatch(self, frame: ClientFrame) -> None:
-        match frame:
-            case PingFrame():
-                self.reply(ServerPongFrame(ref=frame.ref))
-            case PongFrame():
-                pass
-            case SubscribeFrame():
-                await self.hub.subscribe(self.conn, frame.channel, frame.since, frame.ref)
-            case UnsubscribeFrame():
-                await self.hub.unsubscribe(self.conn, frame.channel)
-                self.reply(UnsubscribedFrame(ref=frame.ref, channel=frame.channel))
-            case SendFrame():
-                await self.send(frame)
-            case TypingFrame():
-                await self.typing(frame)
-            case ReadFrame():
-                room_id = self.room_of(frame.channel)
-                async with self.services.sessions() as session:
-                    seq = await chat.mark_read(session, room_id, self.conn.user.id, frame.seq)
-                self.reply(MarkedFrame(ref=frame.ref, channel=frame.channel, seq=seq))
-            case RefreshFrame():
-                await self.refresh(frame)
-            case _:
-                raise FrameError(
-                    ErrorCode.invalid, "Already authenticated.", ref=getattr(frame, "ref", None)
-                )
+        self.refuse(error.code, error.message, frame.ref)
 
     def room_of(self, channel: str) -> int:
         kind, key = parse_channel(channel)
@@ -227,48 +225,82 @@ class WsSession:
             raise Invalid("Only room channels accept this frame.")
         return key
 
-    async def send(self, frame: SendFrame) -> None:
-        posted = await chat.post_message(
-            self.services.sessions,
-            self.services.broker,
-            self.conn.user,
-            self.room_of(frame.channel),
-            frame.client_id,
-            frame.body,
-            max_chars=self.settings.message_max_chars,
+
+# --- the built-in frames --------------------------------------------------------------------
+
+
+@handles(PingFrame)
+async def ping(session: WsSession, frame: PingFrame) -> None:
+    session.reply(ServerPongFrame(ref=frame.ref))
+
+
+@handles(PongFrame)
+async def pong(session: WsSession, frame: PongFrame) -> None:
+    """Nothing to do: the core already counted it as a sign of life."""
+
+
+@handles(SubscribeFrame)
+async def subscribe(session: WsSession, frame: SubscribeFrame) -> None:
+    await session.hub.subscribe(session.conn, frame.channel, frame.since, frame.ref)
+
+
+@handles(UnsubscribeFrame)
+async def unsubscribe(session: WsSession, frame: UnsubscribeFrame) -> None:
+    await session.hub.unsubscribe(session.conn, frame.channel)
+    session.reply(UnsubscribedFrame(ref=frame.ref, channel=frame.channel))
+
+
+@handles(SendFrame)
+async def send(session: WsSession, frame: SendFrame) -> None:
+    posted = await chat.post_message(
+        session.services.sessions,
+        session.services.broker,
+        session.conn.user,
+        session.room_of(frame.channel),
+        frame.client_id,
+        frame.body,
+        max_chars=session.settings.message_max_chars,
+    )
+    session.reply(
+        AckFrame(
+            ref=frame.ref,
+            channel=frame.channel,
+            seq=posted.event.seq,
+            client_id=posted.event.client_id,
         )
-        self.reply(
-            AckFrame(
-                ref=frame.ref,
-                channel=frame.channel,
-                seq=posted.event.seq,
-                client_id=posted.event.client_id,
-            )
-        )
-
-    async def typing(self, frame: TypingFrame) -> None:
-        if not self.hub.is_subscribed(self.conn, frame.channel):
-            raise Forbidden(f"Subscribe to {frame.channel} before sending typing indicators.")
-        now = time.monotonic()
-        if now - self.typing_sent.get(frame.channel, 0.0) < self.settings.typing_throttle_seconds:
-            return  # throttled: typing is a hint, at most one per window is worth sending
-        self.typing_sent[frame.channel] = now
-        await self.hub.publish_ephemeral(TypingEvent(channel=frame.channel, user=self.conn.user))
-
-    async def refresh(self, frame: RefreshFrame) -> None:
-        async with self.services.sessions() as session:
-            user, claims = await accounts.resolve(
-                session, self.services.broker, self.services.tokens, frame.token
-            )
-        if user.id != self.conn.user.id:
-            raise Forbidden("A refreshed token must belong to the same user.")
-        self.expires_at = claims.expires_at.timestamp()
-        # Live authorization follows the token now in use; one revoked meanwhile closes.
-        self.conn.jti = claims.jti
-        self.hub.revocations.admit(self.conn)
-        self.reply(RefreshedFrame(ref=frame.ref))
+    )
 
 
-def _too_large(text: str, limit: int) -> bool:
-    """Limit in UTF-8 bytes; encoding only when the character count cannot decide."""
-    return len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)
+@handles(TypingFrame)
+async def typing(session: WsSession, frame: TypingFrame) -> None:
+    if not session.hub.is_subscribed(session.conn, frame.channel):
+        raise Forbidden(f"Subscribe to {frame.channel} before sending typing indicators.")
+    now = time.monotonic()
+    last = session.typing_sent.get(frame.channel)
+    if last is not None and now - last < session.settings.typing_throttle_seconds:
+        return  # throttled: typing is a hint, at most one per window is worth sending
+    session.typing_sent[frame.channel] = now
+    await session.hub.publish_ephemeral(TypingEvent(channel=frame.channel, user=session.conn.user))
+
+
+@handles(ReadFrame)
+async def read(session: WsSession, frame: ReadFrame) -> None:
+    room_id = session.room_of(frame.channel)
+    async with session.services.sessions() as db:
+        seq = await chat.mark_read(db, room_id, session.conn.user.id, frame.seq)
+    session.reply(MarkedFrame(ref=frame.ref, channel=frame.channel, seq=seq))
+
+
+@handles(RefreshFrame)
+async def refresh(session: WsSession, frame: RefreshFrame) -> None:
+    """Swap the connection's token in band; the core then closes at the new expiry."""
+    services = session.services
+    async with services.sessions() as db:
+        user, claims = await accounts.resolve(db, services.broker, services.tokens, frame.token)
+    if user.id != session.conn.user.id:
+        raise Forbidden("A refreshed token must belong to the same user.")
+    session.core.refreshed(monotonic_expiry(claims))
+    # Live authorization follows the token now in use; one revoked meanwhile closes.
+    session.conn.jti = claims.jti
+    session.hub.revocations.admit(session.conn)
+    session.reply(RefreshedFrame(ref=frame.ref))

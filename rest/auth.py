@@ -7,9 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, status
 
 from domain import accounts, revocations
+from domain.errors import Unauthorized
+from domain.security import TokenKind
+from edge.errors import error_responses
+from edge.services import ServicesDep
 from models import Role
-from rest.deps import Auth, AuthFirstRoute, ServicesDep, SessionDep
-from rest.errors import error_responses
+from rest.deps import Auth, AuthFirstRoute, SessionDep
 from rest.schemas.accounts import (
     LoginForm,
     LogoutIn,
@@ -84,9 +87,9 @@ async def logout(
                 services.broker,
                 services.tokens,
                 body.refresh_token,
-                frozenset({accounts.TokenKind.refresh}),
+                frozenset({TokenKind.refresh}),
             )
-        except accounts.Unauthorized:
+        except Unauthorized:
             return
         await accounts.revoke(session, claims)
 

@@ -1,4 +1,4 @@
-"""FastAPI dependencies as `Annotated` aliases (ServicesDep, SessionDep, CurrentUser, ...)
+"""FastAPI dependencies as `Annotated` aliases (SessionDep, CurrentUser, ...)
 and the route class that authenticates before anything else.
 
 FastAPI parses and validates the body, then solves dependencies with the path and query
@@ -20,23 +20,15 @@ from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.security import TokenClaims
-from app.services import Services
 from domain import accounts
 from domain.errors import Unauthorized
 from domain.limits import MAX_TOKEN_CHARS
+from domain.security import TokenClaims
+from edge.services import ServicesDep, services_of
 from models import User
 
 # Declares the scheme in OpenAPI (the docs' Authorize button); AuthFirstRoute reads the header.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
@@ -55,7 +47,7 @@ async def authenticate(request: Request) -> tuple[User, TokenClaims]:
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.")
     if len(token) > MAX_TOKEN_CHARS:
         raise Unauthorized(f"A bearer token is limited to {MAX_TOKEN_CHARS} characters.")
-    services = get_services(request)
+    services = services_of(request)
     # A session of its own, closed at once: the route opens its own sessions, and holding
     # two connections per request deadlocks the pool under load.
     async with services.sessions() as session:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from rest.deps import ServicesDep
+from edge.services import ServicesDep
 
 router = APIRouter(tags=["health"])
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Response, status
 
 from domain import chat, rooms
 from domain.events import MessageEvent, UserRef
-from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
-from rest.errors import error_responses
-from rest.params import IdPath, SeqAfter, SeqBefore
+from edge.errors import error_responses
+from edge.params import IdPath, SeqAfter, SeqBefore
+from edge.services import ServicesDep
+from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
 from rest.schemas.rooms import MessageIn, MessageOut, MessagePage
 
 router = APIRouter(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from domain import attempts, quizzes, scoring
+from edge.errors import error_responses
+from edge.params import IdPath
 from models import Question
 from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
-from rest.errors import error_responses
-from rest.params import IdPath
 from rest.schemas.quizzes import (
     AnswerOut,
     AttemptIn,

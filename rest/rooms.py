@@ -6,10 +6,11 @@ from fastapi import APIRouter, status
 
 from domain import chat, rooms
 from domain.events import UserRef
+from edge.errors import error_responses
+from edge.params import IdPath
+from edge.services import ServicesDep
 from models import MemberRole, RoomKind
-from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
-from rest.errors import error_responses
-from rest.params import IdPath
+from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
 from rest.schemas.rooms import (
     JoinIn,
     MemberOut,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from edge.errors import error_responses
 from rest.deps import AuthFirstRoute, CurrentUser
-from rest.errors import error_responses
 from rest.schemas.accounts import UserOut
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=AuthFirstRoute)

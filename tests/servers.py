@@ -173,10 +173,10 @@ class InProcessServer:
         # open SSE streams at once; a server inside pytest has no signal handlers, so do what
         # that would: tell the hub's connections the server is going (1012 / end of stream).
         state = getattr(self._server.config.app, "state", None)
-        services = getattr(state, "services", None)
-        if services is not None:
+        hub = getattr(state, "hub", None)
+        if hub is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(services.hub.close(), 5)
+                await asyncio.wait_for(hub.close(), 5)
         self._server.should_exit = True
         if self._task is not None:
             InProcessServer.live -= 1

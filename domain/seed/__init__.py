@@ -13,8 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.security import Passwords
-from app.settings import Settings
+from domain.security import Passwords
 from models import MemberRole, Membership, Question, Quiz, Role, Room, RoomKind, User
 from models.db import make_engine, make_sessionmaker
 
@@ -28,8 +27,11 @@ def load_bank() -> list[dict[str, Any]]:
     return quizzes
 
 
-async def seed_database(settings: Settings, *, only_if_empty: bool) -> dict[str, int]:
-    engine = make_engine(settings.database_url or "", pool_size=1)
+async def seed_database(
+    database_url: str, passwords: Passwords, *, only_if_empty: bool
+) -> dict[str, int]:
+    """Create the demo data; with `only_if_empty`, only in a database that has no users."""
+    engine = make_engine(database_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             if only_if_empty and (await session.execute(select(func.count(User.id)))).scalar():
@@ -42,9 +44,7 @@ async def seed_database(settings: Settings, *, only_if_empty: bool) -> dict[str,
                     email=DEMO_EMAIL,
                     display_name="Demo Student",
                     role=Role.student,
-                    password_hash=Passwords(
-                        settings.argon2_time_cost, settings.argon2_memory_kib
-                    ).hash_sync(DEMO_PASSWORD),
+                    password_hash=passwords.hash_sync(DEMO_PASSWORD),
                 )
                 session.add(demo)
                 await session.flush()

@@ -13,8 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-INT32_MAX = 2**31 - 1  # Integer: ids of users, rooms, quizzes, questions, attempts
-INT64_MAX = 2**63 - 1  # BigInteger: message seq, read positions
+from domain.limits import INT32_MAX, INT64_MAX
 
 
 def storable_text(value: str) -> str:

@@ -29,8 +29,9 @@ from websockets.exceptions import InvalidStatus
 
 from app import logs
 from app.logs import REDACTED, KeyValueFormatter, RedactSecrets
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
+from domain.security import TokenKind
 from tests.servers import ROOT, free_port, settings_env
 
 # Well-formed, signed with a throwaway key: only its shape matters to the filter.
@@ -215,7 +216,7 @@ async def test_a_real_server_never_logs_credentials_from_query_strings_or_header
                 )
             )
         ).scalar_one()
-    token = TokenCodec(settings).issue(user_id, "student", TokenKind.access)
+    token = token_codec(settings).issue(user_id, "student", TokenKind.access)
     bearer = {"Authorization": f"Bearer {token}"}
 
     async with parley_serve(settings, tmp_path / "serve.log") as served:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from jose import jwt
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
 from domain.errors import Unauthorized
+from domain.security import TokenKind
 from tests.rest.expect import error_of
 from tests.support import Api, WsClient
 
@@ -55,11 +56,11 @@ def test_decode_refuses_out_of_shape_claims_as_unauthorized(
     settings: Settings, overrides: dict[str, Any]
 ) -> None:
     with pytest.raises(Unauthorized):
-        TokenCodec(settings).decode(_signed(settings, **overrides))
+        token_codec(settings).decode(_signed(settings, **overrides))
 
 
 def test_decode_accepts_the_largest_user_id(settings: Settings) -> None:
-    codec = TokenCodec(settings)
+    codec = token_codec(settings)
     claims = codec.decode(codec.issue(2**31 - 1, "student", TokenKind.access))
     assert claims.user_id == 2**31 - 1
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Environment, Settings
+from domain.security import TokenKind
 
 _ENV_NAMES = ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL")
 
@@ -101,9 +102,9 @@ def test_development_without_a_secret_generates_one_under_data_dir(tmp_path: Pat
 
 def test_tokens_survive_a_restart_with_the_generated_secret(tmp_path: Path) -> None:
     before = Settings(_env_file=None, data_dir=tmp_path)
-    token = TokenCodec(before).issue(7, "student", TokenKind.access)
+    token = token_codec(before).issue(7, "student", TokenKind.access)
     after = Settings(_env_file=None, data_dir=tmp_path)
-    assert TokenCodec(after).decode(token).user_id == 7
+    assert token_codec(after).decode(token).user_id == 7
 
 
 def test_two_data_dirs_get_different_generated_secrets(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ import asyncio
 import time
 from datetime import timedelta
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
 from client import ParleyClient, RestTokens, StaticToken
 from client.tokens import token_times
+from domain.security import TokenKind
 from tests.client.conftest import messages, until
 from tests.support import Api
 
@@ -23,7 +24,7 @@ async def test_an_in_band_refresh_before_expiry_keeps_the_connection(
     # Access tokens live at least a minute; the socket opens with one that lives 7 s, so
     # the test proves the server moved the connection's expiry to the refreshed token's.
     # (RestTokens renews a token with under 5 s left before connecting with it.)
-    short = TokenCodec(settings).issue(
+    short = token_codec(settings).issue(
         asha.id, "student", TokenKind.access, ttl=timedelta(seconds=7)
     )
     expires_at = token_times(short)
@@ -50,7 +51,7 @@ async def test_without_a_refresh_an_expired_token_reconnects_with_a_new_one(
     """4001 on expiry: the client asks its token source for a new token and resumes."""
     asha = await api.user("Asha")
     room = await api.room(asha)
-    codec = TokenCodec(settings)
+    codec = token_codec(settings)
     issued: list[str] = []
 
     class LazyTokens:

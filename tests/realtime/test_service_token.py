@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
 from domain import accounts
+from domain.security import TokenKind
 from models.db import make_sessionmaker
 from tests.support import Api, WsClient
 
@@ -18,7 +19,7 @@ async def test_a_service_token_opens_a_socket_as_the_service_user(
         bridge = await accounts.service_account(session, "telegram")
         again = await accounts.service_account(session, "telegram")
     assert again.id == bridge.id  # one account per service, created once
-    token = TokenCodec(settings).issue(bridge.id, bridge.role.value, TokenKind.service)
+    token = token_codec(settings).issue(bridge.id, bridge.role.value, TokenKind.service)
     ws = await WsClient.open(api.ws_url, token)
     assert ws.hello["user"] == {"id": bridge.id, "name": "Telegram"}
     await ws.close()

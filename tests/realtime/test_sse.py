@@ -349,7 +349,7 @@ async def test_a_listener_is_online_while_streaming_and_leaves_when_the_stream_c
 async def test_closing_a_stream_releases_its_connection_and_channel_on_the_server(
     server: InProcessServer, api: Api
 ) -> None:
-    hub: Hub = cast(Any, server.app).state.services.hub
+    hub: Hub = cast(Any, server.app).state.hub
     asha = await api.user("Asha")
     room = await api.room(asha)
     channel = f"room:{room}"

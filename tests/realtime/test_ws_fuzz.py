@@ -204,7 +204,16 @@ def socket(fuzz_server: ServerProcess) -> Iterator[Socket]:
 
 
 def _encode(frame: object) -> str | bytes:
-    if isinstance(frame, str | bytes):
+    if isinstance(frame, bytes):
+        return frame
+    if isinstance(frame, str):
+        try:
+            frame.encode()
+        except UnicodeEncodeError:
+            # A text frame is UTF-8 by definition: a str with lone surrogates cannot be put
+            # on the wire at all (the client library raises), so send it as a JSON string,
+            # where they arrive as \u escapes.
+            return json.dumps(frame)
         return frame
     return json.dumps(frame, allow_nan=True)
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
+from domain.security import TokenKind
 from tests.support import Api, WsClient
 
 
@@ -199,7 +200,7 @@ async def test_expired_token_closes_a_live_connection_with_4001(
     api: Api, settings: Settings
 ) -> None:
     asha = await api.user()
-    short = TokenCodec(settings).issue(
+    short = token_codec(settings).issue(
         asha.id, "student", TokenKind.access, ttl=timedelta(seconds=2)
     )
     ws = await WsClient.open(api.ws_url, short)
@@ -210,7 +211,7 @@ async def test_expired_token_closes_a_live_connection_with_4001(
 
 async def test_refresh_in_band_keeps_the_connection_open(api: Api, settings: Settings) -> None:
     asha = await api.user()
-    codec = TokenCodec(settings)
+    codec = token_codec(settings)
     short = codec.issue(asha.id, "student", TokenKind.access, ttl=timedelta(seconds=3))
     ws = await WsClient.open(api.ws_url, short)
     reply = await ws.request({"type": "refresh", "token": asha.token})

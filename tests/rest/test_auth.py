@@ -20,8 +20,9 @@ from jose import jwt
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
+from domain.security import TokenKind
 from tests.conftest import ApiFactory
 from tests.rest.expect import error_of
 from tests.servers import RedisProcess
@@ -352,7 +353,7 @@ async def test_a_revoked_service_token_stays_revoked_after_redis_is_flushed(
     """Long-lived bridge tokens are the costliest to see come back to life."""
     async with api_with(redis_url=private_redis.url) as api:
         asha = await api.user("Asha")
-        service = TokenCodec(settings).issue(asha.id, "student", TokenKind.service)
+        service = token_codec(settings).issue(asha.id, "student", TokenKind.service)
         headers = {"Authorization": f"Bearer {service}"}
         assert (await api.http.post("/api/v1/auth/logout", headers=headers)).status_code == 204
 
@@ -366,7 +367,7 @@ async def test_a_revoked_service_token_stays_revoked_after_redis_is_flushed(
 
 async def test_an_expired_token_is_unauthorized(api: Api, settings: Settings) -> None:
     asha = await api.user("Asha")
-    expired = TokenCodec(settings).issue(
+    expired = token_codec(settings).issue(
         asha.id, "student", TokenKind.access, ttl=timedelta(seconds=-1)
     )
     error_of(await _me(api, expired), 401, "unauthorized")
@@ -375,7 +376,7 @@ async def test_an_expired_token_is_unauthorized(api: Api, settings: Settings) ->
 async def test_a_token_issued_by_the_codec_is_accepted(api: Api, settings: Settings) -> None:
     """The control for the rejections below: the same codec, a valid ttl, accepted."""
     asha = await api.user("Asha")
-    token = TokenCodec(settings).issue(asha.id, "student", TokenKind.access)
+    token = token_codec(settings).issue(asha.id, "student", TokenKind.access)
     assert (await _me(api, token)).status_code == 200
 
 
@@ -434,7 +435,7 @@ async def test_a_token_for_a_user_that_does_not_exist_is_unauthorized(
     api: Api, settings: Settings
 ) -> None:
     await api.user("Asha")
-    token = TokenCodec(settings).issue(2**31 - 1, "student", TokenKind.access)
+    token = token_codec(settings).issue(2**31 - 1, "student", TokenKind.access)
     error_of(await _me(api, token), 401, "unauthorized")
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
+from domain.security import TokenKind
 from tests.backing import Backing
 from tests.conftest import make_settings
 from tests.rest.expect import error_of
@@ -142,7 +143,7 @@ async def broken(broken_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _bearer(settings: Settings, user_id: int = 1) -> dict[str, str]:
-    token = TokenCodec(settings).issue(user_id, "student", TokenKind.access)
+    token = token_codec(settings).issue(user_id, "student", TokenKind.access)
     return {"Authorization": f"Bearer {token}"}
 
 

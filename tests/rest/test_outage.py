@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.security import TokenCodec, TokenKind
+from app.security import token_codec
 from app.settings import Settings
+from domain.security import TokenKind
 from tests.backing import Backing
 from tests.conftest import ApiFactory
 from tests.rest.expect import error_of
@@ -50,7 +51,7 @@ async def test_every_write_is_503_with_retry_after_when_nothing_listens(
     api_with: ApiFactory, settings: Settings
 ) -> None:
     # api_with's servers share the suite's secret, so this token is one they accept.
-    token = TokenCodec(settings).issue(1, "student", TokenKind.access)
+    token = token_codec(settings).issue(1, "student", TokenKind.access)
     bearer = {"Authorization": f"Bearer {token}"}
     calls: list[tuple[str, str, dict[str, Any]]] = [
         ("POST", "/api/v1/rooms/1/messages", {"json": {"body": "hi"}, "headers": bearer}),

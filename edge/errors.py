@@ -1,4 +1,5 @@
-"""The one place domain errors (and framework errors) become HTTP responses.
+"""The one place domain errors (and framework errors) become HTTP responses, for every
+HTTP endpoint: REST routes and the SSE streams alike.
 
 Every error has the same body: {"error": {"code", "message", "details"}} with a code from
 PROTOCOL.md (plus the REST-only `bad_request`). Any other exception goes through
@@ -16,13 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, ErrorCode
-from domain.failures import RETRY_AFTER_SECONDS, classify
+from domain.failures import INFRASTRUCTURE_ERRORS, RETRY_AFTER_SECONDS, classify
 
 log = logging.getLogger("parley.rest")
 
@@ -162,6 +160,6 @@ def install(app: FastAPI) -> None:
     # The infrastructure failures classify() knows, registered by type so they are answered
     # inside the app (a handler for Exception alone runs in the outermost middleware, which
     # re-raises after answering: every outage would be logged as a crash).
-    for exc_type in (DBAPIError, PoolTimeoutError, RedisError, OSError):
+    for exc_type in INFRASTRUCTURE_ERRORS:
         app.add_exception_handler(exc_type, _any_error)
     app.add_exception_handler(Exception, _any_error)

@@ -1,4 +1,5 @@
-"""Path and query parameters shared by the routers, bounded to their columns' ranges.
+"""Path and query parameters shared by the HTTP endpoints (REST and SSE), bounded to
+their columns' ranges.
 
 Id path segments are declared with Starlette's `:int` convertor (`/rooms/{room_id:int}`):
 a segment that is not a decimal number matches no route (404 `not_found`), so a literal
@@ -12,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from rest.schemas.fields import INT32_MAX, INT64_MAX
+from domain.limits import INT32_MAX, INT64_MAX
 
 _ID = "A positive 32-bit id."
 IdPath = Annotated[int, Path(ge=1, le=INT32_MAX, description=_ID)]
