@@ -47,9 +47,9 @@ async def _stop(emb: embedded.Embedded, handles: list[embedded.Embedded]) -> Non
 
 
 async def test_embedded_services_start_from_nothing_and_keep_data_across_restarts(
-    tmp_path: Path, handles: list[embedded.Embedded]
+    workdir: Path, handles: list[embedded.Embedded]
 ) -> None:
-    data_dir = tmp_path / "var"
+    data_dir = workdir / "var"
     assert not data_dir.exists()
 
     first = await _start(data_dir, handles)
@@ -105,12 +105,12 @@ def _env_without_backing(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def test_parley_migrate_works_with_nothing_configured(tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
+def test_parley_migrate_works_with_nothing_configured(workdir: Path) -> None:
+    data_dir = workdir / "var"
     assert PARLEY.is_file(), f"{PARLEY} is not installed"
     proc = subprocess.run(
         [str(PARLEY), "migrate"],
-        cwd=tmp_path,  # no .env file here
+        cwd=workdir,  # no .env file here
         env=_env_without_backing(data_dir),
         capture_output=True,
         timeout=120,
@@ -124,13 +124,13 @@ def test_parley_migrate_works_with_nothing_configured(tmp_path: Path) -> None:
 
 
 async def test_parley_migrate_leaves_a_migrated_embedded_database(
-    tmp_path: Path, handles: list[embedded.Embedded]
+    workdir: Path, handles: list[embedded.Embedded]
 ) -> None:
-    data_dir = tmp_path / "var"
+    data_dir = workdir / "var"
     proc = await asyncio.to_thread(
         subprocess.run,
         [str(PARLEY), "migrate"],
-        cwd=tmp_path,
+        cwd=workdir,
         env=_env_without_backing(data_dir),
         capture_output=True,
         timeout=120,

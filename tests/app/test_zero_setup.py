@@ -100,9 +100,9 @@ class ZeroSetupServer:
 
 
 @pytest.fixture
-def zero_setup(tmp_path: Path) -> Iterator[ZeroSetupServer]:
+def zero_setup(workdir: Path) -> Iterator[ZeroSetupServer]:
     assert PARLEY.is_file(), f"{PARLEY} is not installed"
-    server = ZeroSetupServer(tmp_path)
+    server = ZeroSetupServer(workdir)
     assert not server.data_dir.exists()
     server.start()
     try:
