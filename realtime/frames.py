@@ -68,10 +68,23 @@ class PongFrame(_ClientFrame):
     type: Literal["pong"]
 
 
+StreamId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class StreamRef(BaseModel):
+    """How far the client got in an indexed stream (a bot answer in flight)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: StreamId
+    index: Annotated[int, Field(ge=-1, le=SEQ_MAX)]
+
+
 class SubscribeFrame(_ClientFrame):
     type: Literal["subscribe"]
     channel: ChannelName
     since: Annotated[int | None, Field(default=None, ge=0, le=SEQ_MAX)] = None
+    stream: StreamRef | None = None  # v1.1: resume an in-flight answer after this index
 
 
 class UnsubscribeFrame(_ClientFrame):
@@ -99,6 +112,14 @@ class ReadFrame(_ClientFrame):
     seq: Seq
 
 
+class CancelFrame(_ClientFrame):
+    """v1.1: stop a bot answer in flight (the owner, from any connection)."""
+
+    type: Literal["cancel"]
+    channel: ChannelName
+    stream: StreamId
+
+
 ClientFrame = Annotated[
     AuthFrame
     | RefreshFrame
@@ -108,11 +129,23 @@ ClientFrame = Annotated[
     | UnsubscribeFrame
     | SendFrame
     | TypingFrame
-    | ReadFrame,
+    | ReadFrame
+    | CancelFrame,
     Field(discriminator="type"),
 ]
 CLIENT_TYPES = frozenset(
-    {"auth", "refresh", "ping", "pong", "subscribe", "unsubscribe", "send", "typing", "read"}
+    {
+        "auth",
+        "refresh",
+        "ping",
+        "pong",
+        "subscribe",
+        "unsubscribe",
+        "send",
+        "typing",
+        "read",
+        "cancel",
+    }
 )
 _client_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
@@ -300,6 +333,15 @@ class MarkedFrame(_ServerFrame):
     seq: int
 
 
+class CancelledFrame(_ServerFrame):
+    """Answer to `cancel`: the answer will end with `stream_end` status `cancelled`."""
+
+    type: Literal["cancelled"] = "cancelled"
+    ref: str | None = None
+    channel: str
+    stream: str
+
+
 class ErrorFrame(_ServerFrame):
     type: Literal["error"] = "error"
     ref: str | None = None
@@ -317,6 +359,7 @@ ServerFrame = (
     | UnsubscribedFrame
     | AckFrame
     | MarkedFrame
+    | CancelledFrame
     | ErrorFrame
 )
 

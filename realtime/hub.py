@@ -177,6 +177,8 @@ class Hub:
         sub = Subscription(conn, ch, entry if kind.presence else None)
         if kind.overflow is Overflow.keep_latest:
             sub.slot = LatestSlot()
+        if stream is not None:  # the client holds indexes up to this one: never resend them
+            sub.streams[stream.id] = stream.index
         ch.subs[conn.id] = sub
         self._conn_channels[conn.id].add(channel)
         announced = False
@@ -336,7 +338,8 @@ class Hub:
                 return False
             sub.version = header.version
         if header.stream is not None and header.index is not None:
-            if header.index <= sub.streams.get(header.stream, -1):
+            # -2: a stream's `stream_start` is index -1 (domain/bot/events.py), deltas 0...
+            if header.index <= sub.streams.get(header.stream, -2):
                 return False
             sub.streams[header.stream] = header.index
         return True
@@ -388,6 +391,6 @@ def _outgoing(header: EventHeader, frame: str) -> Outgoing:
         return Outgoing(frame, str(header.seq), header.type)
     if header.version is not None:
         return Outgoing(frame, str(header.version), header.type)
-    if header.stream is not None:
-        return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
+    # Stream events get no SSE id: a browser's EventSource would send it back as
+    # Last-Event-ID, which must stay the last seq (an in-flight answer is re-sent whole).
     return Outgoing(frame, None, header.type)

@@ -21,10 +21,12 @@ from domain import accounts, chat
 from domain.errors import DomainError, ErrorCode, Forbidden, Invalid
 from domain.events import TypingEvent
 from domain.failures import classify
-from realtime.channels import parse_channel
+from realtime.channels import StreamPosition, parse_channel
 from realtime.connection import CloseCode, Connection
 from realtime.frames import (
     AckFrame,
+    CancelFrame,
+    CancelledFrame,
     ClientFrame,
     ErrorFrame,
     FrameError,
@@ -89,6 +91,7 @@ class WsSession:
     def reply(
         self,
         frame: AckFrame
+        | CancelledFrame
         | ErrorFrame
         | MarkedFrame
         | RefreshedFrame
@@ -200,7 +203,8 @@ class WsSession:
             case PongFrame():
                 pass
             case SubscribeFrame():
-                await self.hub.subscribe(self.conn, frame.channel, frame.since, frame.ref)
+                at = StreamPosition(frame.stream.id, frame.stream.index) if frame.stream else None
+                await self.hub.subscribe(self.conn, frame.channel, frame.since, frame.ref, at)
             case UnsubscribeFrame():
                 await self.hub.unsubscribe(self.conn, frame.channel)
                 self.reply(UnsubscribedFrame(ref=frame.ref, channel=frame.channel))
@@ -215,6 +219,12 @@ class WsSession:
                 self.reply(MarkedFrame(ref=frame.ref, channel=frame.channel, seq=seq))
             case RefreshFrame():
                 await self.refresh(frame)
+            case CancelFrame():  # v1.1: stop a bot answer (domain/bot)
+                room_id = self.room_of(frame.channel)
+                await self.services.bot.cancel(self.conn.user.id, room_id, frame.stream)
+                self.reply(
+                    CancelledFrame(ref=frame.ref, channel=frame.channel, stream=frame.stream)
+                )
             case _:
                 raise FrameError(
                     ErrorCode.invalid, "Already authenticated.", ref=getattr(frame, "ref", None)
@@ -227,9 +237,8 @@ class WsSession:
         return key
 
     async def send(self, frame: SendFrame) -> None:
-        posted = await chat.post_message(
-            self.services.sessions,
-            self.services.broker,
+        # Through the bot service: a bot conversation's send also starts the bot's answer.
+        posted = await self.services.bot.post_message(
             self.conn.user,
             self.room_of(frame.channel),
             frame.client_id,
