@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.security import Passwords, TokenCodec
 from app.settings import Settings
 from broker import Broker
+from domain.bot.service import BotService
 
 if TYPE_CHECKING:
     from realtime.hub import Hub
@@ -24,3 +25,4 @@ class Services:
     hub: Hub
     tokens: TokenCodec
     passwords: Passwords
+    bot: BotService

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from domain import chat, rooms
+from domain.bot.events import BotMessageEvent
 from domain.events import MessageEvent, UserRef
 from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
 from rest.errors import error_responses
@@ -19,6 +20,7 @@ router = APIRouter(
 
 
 def message_out(event: MessageEvent) -> MessageOut:
+    bot = event if isinstance(event, BotMessageEvent) else None
     return MessageOut(
         id=event.id,
         seq=event.seq,
@@ -26,6 +28,9 @@ def message_out(event: MessageEvent) -> MessageOut:
         body=event.body,
         client_id=event.client_id,
         created_at=event.created_at,
+        reply_to=bot.reply_to if bot else None,
+        triage=bot.triage if bot else None,
+        usage=bot.usage if bot else None,
     )
 
 
@@ -64,9 +69,8 @@ async def send(
     services: ServicesDep,
     response: Response,
 ) -> MessageOut:
-    posted = await chat.post_message(
-        services.sessions,
-        services.broker,
+    # Through the bot service: a bot conversation's message also starts the bot's answer.
+    posted = await services.bot.post_message(
         UserRef(id=user.id, name=user.display_name),
         room_id,
         body.client_id,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from domain import chat, rooms
+from domain.errors import Invalid
 from domain.events import UserRef
 from models import MemberRole, RoomKind
-from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
+from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
 from rest.errors import error_responses
 from rest.params import IdPath
 from rest.schemas.rooms import (
@@ -22,6 +23,7 @@ from rest.schemas.rooms import (
 
 router = APIRouter(prefix="/rooms", tags=["rooms"], route_class=AuthFirstRoute)
 _MEMBER_ERRORS = error_responses(401, 403, 404)
+DEFAULT_CONVERSATION_NAME = "Symptom check"
 
 
 def room_out(view: rooms.RoomView) -> RoomOut:
@@ -46,7 +48,13 @@ def room_out(view: rooms.RoomView) -> RoomOut:
     responses=error_responses(400, 401),
 )
 async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) -> RoomOut:
-    return room_out(await rooms.create_room(session, user, body.name, RoomKind(body.kind)))
+    kind = RoomKind(body.kind)
+    name = body.name
+    if name is None:
+        if kind is not RoomKind.bot_conversation:
+            raise Invalid("A study group needs a name.", details=[{"field": "name"}])
+        name = DEFAULT_CONVERSATION_NAME
+    return room_out(await rooms.create_room(session, user, name, kind))
 
 
 @router.get("", response_model=list[RoomOut], responses=error_responses(401))
@@ -74,8 +82,11 @@ async def update_room(
 
 
 @router.delete("/{room_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=_MEMBER_ERRORS)
-async def delete_room(room_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
-    await rooms.delete_room(session, room_id, user.id)
+async def delete_room(
+    room_id: IdPath, user: CurrentUser, session: SessionDep, services: ServicesDep
+) -> None:
+    # Through the bot service: a conversation's answer in flight is stopped and forgotten.
+    await services.bot.delete_room(session, room_id, user.id)
 
 
 @router.post(

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.bot.events import BotAuthor, TriageInfo, UsageInfo
 from domain.events import UserRef
 from rest.schemas.fields import Seq, Storable
 
@@ -16,7 +17,9 @@ RoomName = Annotated[
 
 
 class RoomCreate(BaseModel):
-    name: RoomName
+    name: RoomName | None = Field(
+        default=None, description="Required for a study group; a bot conversation has a default."
+    )
     kind: Literal["study_group", "bot_conversation"] = "study_group"
 
 
@@ -65,14 +68,18 @@ class MessageIn(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """The same fields as the `message` event (PROTOCOL.md)."""
+    """The same fields as the `message` event (PROTOCOL.md); the bot's answers in a bot
+    conversation add `reply_to`, `triage` and `usage` (null on people's messages)."""
 
     id: int
     seq: int
-    author: UserRef
+    author: BotAuthor | UserRef = Field(description="`bot: true` on the bot's answers.")
     body: str
     client_id: str | None
     created_at: datetime
+    reply_to: int | None = Field(default=None, description="Bot answers: the seq answered.")
+    triage: TriageInfo | None = None
+    usage: UsageInfo | None = None
 
 
 class MessagePage(BaseModel):
