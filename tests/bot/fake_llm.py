@@ -42,7 +42,9 @@ class FakeLLM:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         self._task: asyncio.Task[None] | None = None
@@ -51,7 +53,9 @@ class FakeLLM:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._server.serve())
         async with asyncio.timeout(10):
-            while not self._server.started:
+            while not self._server.started:  # uvicorn offers no event to wait on
+                if self._task.done():
+                    self._task.result()  # it failed to start: say why
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:

@@ -115,9 +115,7 @@ async def test_reconnect_mid_stream_resumes_without_loss_or_repeat(paced: Api) -
     joined = before.deltas + after.deltas
     assert [d["index"] for d in joined] == list(range(len(joined)))
     assert whole.start == before.start and whole.deltas == joined
-    assert after.message is not None and after.message["body"] == "".join(
-        d["text"] for d in joined
-    )
+    assert after.message is not None and after.message["body"] == "".join(d["text"] for d in joined)
     for ws in (again, fresh):
         await ws.close()
 
