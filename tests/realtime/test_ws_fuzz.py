@@ -204,7 +204,15 @@ def socket(fuzz_server: ServerProcess) -> Iterator[Socket]:
 
 
 def _encode(frame: object) -> str | bytes:
-    if isinstance(frame, str | bytes):
+    if isinstance(frame, bytes):
+        return frame
+    if isinstance(frame, str):
+        try:
+            frame.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate cannot travel in a text frame (UTF-8) at all: the client
+            # library refuses it. Send it the only way it can arrive, as a JSON escape.
+            return json.dumps(frame)
         return frame
     return json.dumps(frame, allow_nan=True)
 
