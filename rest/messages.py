@@ -12,7 +12,7 @@ from domain.events import MessageEvent, UserRef
 from rest.deps import AuthFirstRoute, CurrentUser, ServicesDep, SessionDep
 from rest.errors import error_responses
 from rest.params import IdPath, SeqAfter, SeqBefore
-from rest.schemas.rooms import MessageIn, MessageOut, MessagePage
+from rest.schemas.rooms import BotMessageOut, MessageIn, MessageOut, MessagePage
 
 router = APIRouter(
     prefix="/rooms/{room_id:int}/messages", tags=["messages"], route_class=AuthFirstRoute
@@ -20,7 +20,18 @@ router = APIRouter(
 
 
 def message_out(event: MessageEvent) -> MessageOut:
-    bot = event if isinstance(event, BotMessageEvent) else None
+    if isinstance(event, BotMessageEvent):
+        return BotMessageOut(
+            id=event.id,
+            seq=event.seq,
+            author=event.author,
+            body=event.body,
+            client_id=None,
+            created_at=event.created_at,
+            reply_to=event.reply_to,
+            triage=event.triage,
+            usage=event.usage,
+        )
     return MessageOut(
         id=event.id,
         seq=event.seq,
@@ -28,9 +39,6 @@ def message_out(event: MessageEvent) -> MessageOut:
         body=event.body,
         client_id=event.client_id,
         created_at=event.created_at,
-        reply_to=bot.reply_to if bot else None,
-        triage=bot.triage if bot else None,
-        usage=bot.usage if bot else None,
     )
 
 

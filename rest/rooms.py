@@ -52,7 +52,10 @@ async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) 
     name = body.name
     if name is None:
         if kind is not RoomKind.bot_conversation:
-            raise Invalid("A study group needs a name.", details=[{"field": "name"}])
+            raise Invalid(
+                "A study group needs a name.",
+                details=[{"field": "body.name", "problem": "Field required"}],
+            )
         name = DEFAULT_CONVERSATION_NAME
     return room_out(await rooms.create_room(session, user, name, kind))
 

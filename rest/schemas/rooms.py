@@ -68,22 +68,27 @@ class MessageIn(BaseModel):
 
 
 class MessageOut(BaseModel):
-    """The same fields as the `message` event (PROTOCOL.md); the bot's answers in a bot
-    conversation add `reply_to`, `triage` and `usage` (null on people's messages)."""
+    """The same fields as the `message` event (PROTOCOL.md)."""
 
     id: int
     seq: int
-    author: BotAuthor | UserRef = Field(description="`bot: true` on the bot's answers.")
+    author: UserRef
     body: str
     client_id: str | None
     created_at: datetime
-    reply_to: int | None = Field(default=None, description="Bot answers: the seq answered.")
-    triage: TriageInfo | None = None
+
+
+class BotMessageOut(MessageOut):
+    """The bot's answer in a bot conversation: the `message` event's bot fields too."""
+
+    author: BotAuthor
+    reply_to: int = Field(description="The seq of the user message answered.")
+    triage: TriageInfo
     usage: UsageInfo | None = None
 
 
 class MessagePage(BaseModel):
-    items: list[MessageOut]
+    items: list[BotMessageOut | MessageOut]
     head: int = Field(description="The room's latest seq when the page was read.")
     has_more: bool = Field(
         description="More messages exist beyond this page in the direction asked for."
