@@ -19,12 +19,17 @@ from app.settings import Settings, get_settings
 from broker import Broker
 from broker.memory import MemoryBroker
 from broker.redis import RedisBroker
+from domain.bot.config import BotConfig
+from domain.bot.openai_provider import OpenAIProvider
+from domain.bot.service import BotService
+from domain.triage import DISCLAIMER
 from edge import errors
 from edge.services import Services
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, ws
 from realtime.hub import Hub
-from rest import auth, health, messages, quizzes, rooms, users
+from realtime.supervise import every, spawn
+from rest import auth, bot, health, messages, quizzes, rooms, users
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -47,6 +52,37 @@ def make_broker(settings: Settings, node: str) -> Broker:
     )
 
 
+def bot_config(settings: Settings) -> BotConfig:
+    low, high = settings.bot_offline_pace_ms
+    return BotConfig(
+        quota=settings.bot_quota,
+        quota_window=settings.bot_quota_window_seconds,
+        window=settings.bot_window_ms / 1000,
+        first_token_timeout=settings.bot_first_token_seconds,
+        idle_timeout=settings.bot_idle_seconds,
+        total_timeout=settings.bot_total_seconds,
+        lease=settings.bot_lease_seconds,
+        sweep_every=settings.bot_sweep_seconds,
+        context_messages=settings.bot_context_messages,
+        context_chars=settings.bot_context_chars,
+        offline_pace=(low / 1000, high / 1000),
+    )
+
+
+def make_model(settings: Settings) -> OpenAIProvider | None:
+    """The OpenAI-compatible provider when one is configured, else None (offline engine)."""
+    if not settings.llm_configured:
+        return None
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
+    return OpenAIProvider(
+        api_key=key,
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        disclaimer=DISCLAIMER,
+        timeout=settings.bot_total_seconds,
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -61,6 +97,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub = Hub(broker, sessions, presence_ttl=settings.presence_ttl_seconds)
     await broker.start()
     await hub.start()
+    model = make_model(settings)
+    bot_service = BotService(sessions, broker, bot_config(settings), spawn, model)
+    sweeper = spawn(every(settings.bot_sweep_seconds, bot_service.sweep), name="bot-sweeper")
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -68,11 +107,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker=broker,
         tokens=token_codec(settings),
         passwords=passwords(settings),
+        bot=bot_service,
     )
     app.state.hub = hub
     try:
         yield
     finally:
+        sweeper.cancel()
+        await bot_service.close()  # local answers end `interrupted` now, while Redis is up
+        if model is not None:
+            await model.close()
         await hub.close()
         await broker.close()
         await engine.dispose()
@@ -96,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users.router,
         rooms.router,
         messages.router,
+        bot.router,
         quizzes.router,
         sse.router,
     ):

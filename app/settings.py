@@ -94,8 +94,29 @@ class Settings(BaseSettings):
         default=None, validation_alias=_alias("OPENAI_BASE_URL", "PARLEY_OPENAI_BASE_URL")
     )
     openai_model: str = Field(
-        default="gpt-4o-mini", validation_alias=_alias("OPENAI_MODEL", "PARLEY_OPENAI_MODEL")
+        default="gpt-4o-mini",
+        validation_alias=_alias("PARLEY_LLM_MODEL", "OPENAI_MODEL", "PARLEY_OPENAI_MODEL"),
     )
+
+    # Symptom2Specialist (domain/bot; documented in docs/protocol.md "Bot conversations").
+    # A model is used when OPENAI_API_KEY or OPENAI_BASE_URL is set; otherwise, and as the
+    # fallback for an unusable verdict, the offline triage engine answers.
+    bot_quota: int = Field(default=10, ge=1)  # answers per user per window
+    bot_quota_window_seconds: float = Field(default=600.0, gt=0)
+    bot_window_ms: int = Field(default=40, ge=5, le=500)  # delta coalescing window
+    bot_first_token_seconds: float = Field(default=20.0, gt=0)
+    bot_idle_seconds: float = Field(default=20.0, gt=0)
+    bot_total_seconds: float = Field(default=120.0, gt=0)
+    # An answer whose worker died ends `interrupted` within lease + sweep seconds.
+    bot_lease_seconds: float = Field(default=6.0, ge=1)
+    bot_sweep_seconds: float = Field(default=2.0, gt=0)
+    bot_context_messages: int = Field(default=20, ge=1)
+    bot_context_chars: int = Field(default=8000, ge=100)
+    bot_offline_pace_ms: tuple[int, int] = (30, 60)
+
+    @property
+    def llm_configured(self) -> bool:
+        return self.openai_api_key is not None or bool(self.openai_base_url)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
 from domain.access import require_member
+from domain.bot.events import bot_message_event
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
 from domain.events import MessageEvent, UserRef, encode
 from domain.failures import classify
@@ -35,7 +36,9 @@ def room_channel(room_id: int) -> str:
     return f"room:{room_id}"
 
 
-def message_event(message: Message, author: User | UserRef) -> MessageEvent:
+def message_event(message: Message, author: User | UserRef | None) -> MessageEvent:
+    if author is None or message.author_id is None:
+        return bot_message_event(message)  # a bot conversation's answer: the bot is no user
     ref = author if isinstance(author, UserRef) else UserRef(id=author.id, name=author.display_name)
     return MessageEvent(
         channel=room_channel(message.room_id),
@@ -69,15 +72,7 @@ async def post_message(
     Raises NotFound/Forbidden (not a member), Invalid/TooLarge (body, client_id),
     Conflict (client_id reused in another room), Unavailable (database down; nothing stored).
     """
-    body = body.strip()
-    if not body:
-        raise Invalid("A message needs a non-empty body.")
-    if len(body) > max_chars:
-        raise TooLarge(f"A message body is limited to {max_chars} characters.")
-    if "\x00" in body or (client_id is not None and "\x00" in client_id):
-        raise Invalid("Text must not contain NUL characters.")  # PostgreSQL text cannot
-    if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID_CHARS):
-        raise Invalid(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters.")
+    body = check_message(body, client_id, max_chars=max_chars)
     try:
         posted = await _store(sessions, author, room_id, client_id, body)
     except DomainError:
@@ -90,6 +85,22 @@ async def post_message(
         raise known from exc
     await publish_event(broker, posted.event)
     return posted
+
+
+def check_message(body: str, client_id: str | None, *, max_chars: int = MAX_BODY_CHARS) -> str:
+    """The body as it would be stored (stripped). Raises Invalid / TooLarge.
+
+    Separate so the bot can refuse a bad message before it spends a quota unit."""
+    body = body.strip()
+    if not body:
+        raise Invalid("A message needs a non-empty body.")
+    if len(body) > max_chars:
+        raise TooLarge(f"A message body is limited to {max_chars} characters.")
+    if "\x00" in body or (client_id is not None and "\x00" in client_id):
+        raise Invalid("Text must not contain NUL characters.")  # PostgreSQL text cannot
+    if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID_CHARS):
+        raise Invalid(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters.")
+    return body
 
 
 # One statement takes the next seq and inserts the message, in autocommit: the room's row

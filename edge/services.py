@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from app.settings import Settings
 from broker import Broker
+from domain.bot.service import BotService
 from domain.security import Passwords, TokenCodec
 
 
@@ -27,6 +28,7 @@ class Services:
     broker: Broker
     tokens: TokenCodec
     passwords: Passwords
+    bot: BotService
 
 
 def services_of(connection: HTTPConnection) -> Services:

@@ -4,6 +4,7 @@ Importing this package registers every table on `Base.metadata` (Alembic relies 
 """
 
 from models.base import Base
+from models.bot import BotStream
 from models.messages import Message
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
@@ -14,6 +15,7 @@ __all__ = [
     "Answer",
     "Attempt",
     "Base",
+    "BotStream",
     "Difficulty",
     "MemberRole",
     "Membership",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
@@ -11,6 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,12 +27,22 @@ class Message(CreatedAt, Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # NULL for the bot's answers in a bot conversation (models/bot.py): the bot is no user.
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
     body: Mapped[str] = mapped_column(Text, nullable=False)
     # The sender's idempotency key: a retried send with the same key is stored once.
     client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Bot answers only (all NULL otherwise): the seq of the user message answered, the
+    # protocol's `triage` object, the provider's token usage and, for a failed answer,
+    # the error object. See docs/protocol.md "Bot conversations".
+    reply_to: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
 
-    author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    author: Mapped[User | None] = relationship(lazy="joined", innerjoin=False)
 
     __table_args__ = (
         # Serves history pagination (room_id, seq range) and guarantees one row per seq.

@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, TypeAdapter
 
+from domain.bot.events import BotMessageEvent, DeltaEvent, StreamEndEvent, StreamStartEvent
 from domain.events import JoinEvent, LeaveEvent, MessageEvent, PresenceEvent, TypingEvent
 from realtime import frames
 
@@ -25,6 +26,7 @@ CLIENT: list[type[BaseModel]] = [
     frames.SendFrame,
     frames.TypingFrame,
     frames.ReadFrame,
+    frames.CancelFrame,
 ]
 SERVER: list[type[BaseModel]] = [
     frames.HelloFrame,
@@ -35,12 +37,17 @@ SERVER: list[type[BaseModel]] = [
     frames.UnsubscribedFrame,
     frames.AckFrame,
     frames.MarkedFrame,
+    frames.CancelledFrame,
     frames.ErrorFrame,
     MessageEvent,
     TypingEvent,
     PresenceEvent,
     JoinEvent,
     LeaveEvent,
+    StreamStartEvent,
+    DeltaEvent,
+    StreamEndEvent,
+    BotMessageEvent,
 ]
 
 

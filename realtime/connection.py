@@ -35,8 +35,9 @@ class CloseCode(IntEnum):
 class Outgoing(NamedTuple):
     """A frame as every subscriber on this worker receives it: built once per event.
 
-    `event_id` is the event's position as SSE's `id:` (seq, version or stream:index); None
-    for events without one. `type` is the frame's type when known without parsing it.
+    `event_id` is the event's position as SSE's `id:` (seq or version); None for events
+    without one, stream events included (hub._outgoing says why). `type` is the frame's
+    type when known without parsing it.
     """
 
     text: str

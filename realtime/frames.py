@@ -75,10 +75,23 @@ class PongFrame(ClientFrame):
     type: Literal["pong"]
 
 
+StreamId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class StreamRef(BaseModel):
+    """How far the client got in an indexed stream (a bot answer in flight)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: StreamId
+    index: Annotated[int, Field(ge=-1, le=SEQ_MAX)]
+
+
 class SubscribeFrame(ClientFrame):
     type: Literal["subscribe"]
     channel: ChannelName
     since: Annotated[int | None, Field(default=None, ge=0, le=SEQ_MAX)] = None
+    stream: StreamRef | None = None  # v1.1: resume an in-flight answer after this index
 
 
 class UnsubscribeFrame(ClientFrame):
@@ -104,6 +117,15 @@ class ReadFrame(ClientFrame):
     type: Literal["read"]
     channel: ChannelName
     seq: Seq
+
+
+class CancelFrame(ClientFrame):
+    """v1.1: stop a bot answer in flight (the owner, from any connection). Registered with
+    its handler in realtime/bot_frames.py."""
+
+    type: Literal["cancel"]
+    channel: ChannelName
+    stream: StreamId
 
 
 # Every client frame type the server parses, by its `type`. The built-in ones are registered
@@ -333,6 +355,15 @@ class MarkedFrame(_ServerFrame):
     seq: int
 
 
+class CancelledFrame(_ServerFrame):
+    """Answer to `cancel`: the answer will end with `stream_end` status `cancelled`."""
+
+    type: Literal["cancelled"] = "cancelled"
+    ref: str | None = None
+    channel: str
+    stream: str
+
+
 class ErrorFrame(_ServerFrame):
     type: Literal["error"] = "error"
     ref: str | None = None
@@ -350,6 +381,7 @@ ServerFrame = (
     | UnsubscribedFrame
     | AckFrame
     | MarkedFrame
+    | CancelledFrame
     | ErrorFrame
 )
 

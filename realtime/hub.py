@@ -193,6 +193,8 @@ class Hub:
         sub = Subscription(conn, ch, entry if kind.presence else None)
         if kind.overflow is Overflow.keep_latest:
             sub.slots = {}
+        if stream is not None:  # the client holds indexes up to this one: never resend them
+            sub.streams[stream.id] = stream.index
         ch.subs[conn.id] = sub
         self._conn_channels[conn.id].add(channel)
         announced = False
@@ -376,7 +378,8 @@ class Hub:
                 return False
             sub.versions[header.type] = header.version
         if header.stream is not None and header.index is not None:
-            if header.index <= sub.streams.get(header.stream, -1):
+            # -2: a stream's `stream_start` is index -1 (domain/bot/events.py), deltas 0...
+            if header.index <= sub.streams.get(header.stream, -2):
                 return False
             sub.streams[header.stream] = header.index
         return True
@@ -441,5 +444,7 @@ def _outgoing(header: EventHeader, frame: str) -> Outgoing:
     if header.version is not None:
         return Outgoing(frame, str(header.version), header.type)
     if header.stream is not None:
+        # SSE writes it as `<last seq>/<stream>:<index>` (realtime/sse.py), so a browser's
+        # Last-Event-ID resumes both the durable seq and the answer in flight.
         return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
     return Outgoing(frame, None, header.type)

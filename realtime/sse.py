@@ -87,6 +87,7 @@ class Resume:
 
 _SEQ_MAX = 2**63 - 1
 _STREAM_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_INDEX = re.compile(r"-1|[0-9]{1,9}")
 
 
 def resume_point(last_event_id: str | None, since: int | None) -> Resume:
@@ -109,7 +110,8 @@ def resume_point(last_event_id: str | None, since: int | None) -> Resume:
     stream = None
     if slash:
         stream_id, _, index = stream_part.rpartition(":")
-        if not _STREAM_ID.fullmatch(stream_id) or not index.isdigit() or len(index) > 9:
+        # Index -1 is a stream's `stream_start`; deltas count from 0.
+        if not _STREAM_ID.fullmatch(stream_id) or not _INDEX.fullmatch(index):
             raise Invalid("Last-Event-ID must be an id this stream sent.")
         stream = StreamPosition(stream_id, int(index))
     return Resume(since=resume_since, stream=stream)

@@ -23,6 +23,7 @@ from domain.errors import ErrorCode
 from domain.events import UserRef
 from domain.failures import classify
 from edge.services import Services, services_of
+from realtime import bot_frames  # noqa: F401 - registers the bot's frames
 from realtime.connection import CloseCode, Connection
 from realtime.deps import hub_of
 from realtime.frames import ErrorFrame, HelloFrame, dump

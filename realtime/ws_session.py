@@ -38,7 +38,7 @@ from domain.events import TypingEvent
 from domain.failures import classify
 from domain.security import TokenClaims
 from edge.services import Services
-from realtime.channels import parse_channel
+from realtime.channels import StreamPosition, parse_channel
 from realtime.connection import Connection
 from realtime.frames import (
     AckFrame,
@@ -241,7 +241,8 @@ async def pong(session: WsSession, frame: PongFrame) -> None:
 
 @handles(SubscribeFrame)
 async def subscribe(session: WsSession, frame: SubscribeFrame) -> None:
-    await session.hub.subscribe(session.conn, frame.channel, frame.since, frame.ref)
+    at = StreamPosition(frame.stream.id, frame.stream.index) if frame.stream else None
+    await session.hub.subscribe(session.conn, frame.channel, frame.since, frame.ref, at)
 
 
 @handles(UnsubscribeFrame)
@@ -252,9 +253,8 @@ async def unsubscribe(session: WsSession, frame: UnsubscribeFrame) -> None:
 
 @handles(SendFrame)
 async def send(session: WsSession, frame: SendFrame) -> None:
-    posted = await chat.post_message(
-        session.services.sessions,
-        session.services.broker,
+    # Through the bot service: a bot conversation's send also starts the bot's answer.
+    posted = await session.services.bot.post_message(
         session.conn.user,
         session.room_of(frame.channel),
         frame.client_id,

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from domain import chat, rooms
+from domain.bot.events import BotMessageEvent
 from domain.events import MessageEvent, UserRef
 from edge.errors import error_responses
 from edge.params import IdPath, SeqAfter, SeqBefore
 from edge.services import ServicesDep
 from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
-from rest.schemas.rooms import MessageIn, MessageOut, MessagePage
+from rest.schemas.rooms import BotMessageOut, MessageIn, MessageOut, MessagePage
 
 router = APIRouter(
     prefix="/rooms/{room_id:int}/messages", tags=["messages"], route_class=AuthFirstRoute
@@ -20,6 +21,18 @@ router = APIRouter(
 
 
 def message_out(event: MessageEvent) -> MessageOut:
+    if isinstance(event, BotMessageEvent):
+        return BotMessageOut(
+            id=event.id,
+            seq=event.seq,
+            author=event.author,
+            body=event.body,
+            client_id=None,
+            created_at=event.created_at,
+            reply_to=event.reply_to,
+            triage=event.triage,
+            usage=event.usage,
+        )
     return MessageOut(
         id=event.id,
         seq=event.seq,
@@ -65,9 +78,8 @@ async def send(
     services: ServicesDep,
     response: Response,
 ) -> MessageOut:
-    posted = await chat.post_message(
-        services.sessions,
-        services.broker,
+    # Through the bot service: a bot conversation's message also starts the bot's answer.
+    posted = await services.bot.post_message(
         UserRef(id=user.id, name=user.display_name),
         room_id,
         body.client_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from domain import chat, rooms
+from domain.errors import Invalid
 from domain.events import UserRef
 from edge.errors import error_responses
 from edge.params import IdPath
@@ -23,6 +24,7 @@ from rest.schemas.rooms import (
 
 router = APIRouter(prefix="/rooms", tags=["rooms"], route_class=AuthFirstRoute)
 _MEMBER_ERRORS = error_responses(401, 403, 404)
+DEFAULT_CONVERSATION_NAME = "Symptom check"
 
 
 def room_out(view: rooms.RoomView) -> RoomOut:
@@ -47,7 +49,16 @@ def room_out(view: rooms.RoomView) -> RoomOut:
     responses=error_responses(400, 401),
 )
 async def create_room(body: RoomCreate, user: CurrentUser, session: SessionDep) -> RoomOut:
-    return room_out(await rooms.create_room(session, user, body.name, RoomKind(body.kind)))
+    kind = RoomKind(body.kind)
+    name = body.name
+    if name is None:
+        if kind is not RoomKind.bot_conversation:
+            raise Invalid(
+                "A study group needs a name.",
+                details=[{"field": "body.name", "problem": "Field required"}],
+            )
+        name = DEFAULT_CONVERSATION_NAME
+    return room_out(await rooms.create_room(session, user, name, kind))
 
 
 @router.get("", response_model=list[RoomOut], responses=error_responses(401))
@@ -78,8 +89,9 @@ async def update_room(
 async def delete_room(
     room_id: IdPath, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> None:
-    """Owner only. Every member's live subscriptions to the room end (`deleted`)."""
-    await rooms.delete_room(session, room_id, user.id, broker=services.broker)
+    """Owner only. Every member's live subscriptions to the room end (`deleted`); through
+    the bot service, a conversation's answer in flight is stopped and forgotten."""
+    await services.bot.delete_room(session, room_id, user.id)
 
 
 @router.post(

@@ -24,7 +24,8 @@ from tests.servers import SERVER_LOGS, InProcessServer, free_port
 from tests.support import Api
 
 TABLES = (
-    "answers, attempts, questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
+    "bot_streams, answers, attempts, questions, quizzes, messages, memberships, rooms, "
+    "revoked_tokens, users"
 )
 
 
@@ -77,6 +78,9 @@ def make_settings(backing: Backing, prefix: str, data_dir: Path, **overrides: ob
         # Cheap hashing keeps the suite fast; production cost is a setting, not a code path.
         "argon2_time_cost": 1,
         "argon2_memory_kib": 64,
+        # The bot answers offline unless a test points it at its own fake model server.
+        "openai_api_key": None,
+        "openai_base_url": None,
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import re
@@ -206,8 +207,17 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "PARLEY_PRESENCE_TTL_SECONDS": str(settings.presence_ttl_seconds),
             "PARLEY_ARGON2_TIME_COST": str(settings.argon2_time_cost),
             "PARLEY_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+            "PARLEY_BOT_LEASE_SECONDS": str(settings.bot_lease_seconds),
+            "PARLEY_BOT_SWEEP_SECONDS": str(settings.bot_sweep_seconds),
+            "PARLEY_BOT_OFFLINE_PACE_MS": json.dumps(list(settings.bot_offline_pace_ms)),
+            "PARLEY_BOT_QUOTA": str(settings.bot_quota),
         }
     )
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):
+        env.pop(name, None)  # never the machine's model: only what the test configured
+    if settings.openai_base_url:
+        env["OPENAI_BASE_URL"] = settings.openai_base_url
+        env["PARLEY_LLM_MODEL"] = settings.openai_model
     return env
 
 

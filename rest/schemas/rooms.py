@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.bot.events import BotAuthor, TriageInfo, UsageInfo
 from domain.events import UserRef
 from rest.schemas.fields import Seq, Storable
 
@@ -16,7 +17,9 @@ RoomName = Annotated[
 
 
 class RoomCreate(BaseModel):
-    name: RoomName
+    name: RoomName | None = Field(
+        default=None, description="Required for a study group; a bot conversation has a default."
+    )
     kind: Literal["study_group", "bot_conversation"] = "study_group"
 
 
@@ -75,8 +78,17 @@ class MessageOut(BaseModel):
     created_at: datetime
 
 
+class BotMessageOut(MessageOut):
+    """The bot's answer in a bot conversation: the `message` event's bot fields too."""
+
+    author: BotAuthor
+    reply_to: int = Field(description="The seq of the user message answered.")
+    triage: TriageInfo
+    usage: UsageInfo | None = None
+
+
 class MessagePage(BaseModel):
-    items: list[MessageOut]
+    items: list[BotMessageOut | MessageOut]
     head: int = Field(description="The room's latest seq when the page was read.")
     has_more: bool = Field(
         description="More messages exist beyond this page in the direction asked for."

@@ -33,6 +33,7 @@ TABLES = {
     "attempts",
     "answers",
     "revoked_tokens",
+    "bot_streams",
 }
 ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
 

@@ -1,0 +1,136 @@
+"""The bot's events on `room:{id}` (PROTOCOL.md v1.1 "Bot conversations").
+
+Stream events are ephemeral (no seq) and positioned by stream id + index in the envelope
+header (domain/events.py), so the hub can drop indexes a subscriber already has:
+
+- `stream_start` carries index -1 in the header only (a ClassVar, not on the wire): it is
+  admitted once per subscriber, before index 0, and a copy that reaches a subscriber both
+  from the catch-up and live is dropped like a repeated delta.
+- `delta` carries its index 0, 1, 2, ...
+- `stream_end` carries no index: it is never filtered (it is sent once per answer).
+
+The bot's durable answer is a `message` event (seq) whose author has `bot: true` and which
+adds `reply_to`, `triage` and `usage`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+
+from domain.events import MessageEvent, Position, UserRef, _Event
+from models import Message
+
+BOT_NAME = "Symptom2Specialist"
+BOT_ID = 0  # no user has id 0: clients tell the bot by `author.bot`
+
+Status = Literal["complete", "cancelled", "failed", "interrupted"]
+UrgencyName = Literal["emergency", "urgent", "routine"]
+
+
+class BotAuthor(UserRef):
+    bot: Literal[True] = True
+
+
+BOT = BotAuthor(id=BOT_ID, name=BOT_NAME)
+
+
+class SpecialtyRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+
+
+class TriageInfo(BaseModel):
+    """PROTOCOL.md's `triage` object."""
+
+    model_config = ConfigDict(frozen=True)
+
+    urgency: UrgencyName
+    specialty: SpecialtyRef | None
+    red_flags: list[str]
+    provider: str
+    status: Status
+
+
+class UsageInfo(BaseModel):
+    """Token usage as the provider reported it; `estimated` when it reported none (the
+    answer was cut before the final usage chunk): then completion_tokens counts chunks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    estimated: bool = False
+
+
+class StreamError(BaseModel):
+    """Why an answer failed. `code` is a protocol error code (rate_limited: the model's
+    server refused for quota; unavailable: it failed or was too slow; internal: a bug);
+    `reason` says which (upstream_rate_limited, upstream_error, first_token_timeout,
+    idle_timeout, total_timeout, internal)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    reason: str
+    message: str
+
+
+class StreamStartEvent(_Event):
+    position: ClassVar[Position | None] = "stream"
+    index: ClassVar[int] = -1  # header only: see the module docstring
+    type: Literal["stream_start"] = "stream_start"
+    stream: str
+    reply_to: int
+
+
+class DeltaEvent(_Event):
+    position: ClassVar[Position | None] = "stream"
+    type: Literal["delta"] = "delta"
+    stream: str
+    index: int
+    text: str
+
+
+class StreamEndEvent(_Event):
+    position: ClassVar[Position | None] = "stream"
+    type: Literal["stream_end"] = "stream_end"
+    stream: str
+    status: Status
+    seq: int | None = None  # the durable answer; absent only if the conversation is gone
+    error: StreamError | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class BotMessageEvent(MessageEvent):
+    """The bot's durable answer (or emergency message): a `message` with bot fields."""
+
+    author: BotAuthor
+    reply_to: int
+    triage: TriageInfo
+    usage: UsageInfo | None = None
+
+
+def bot_message_event(message: Message) -> BotMessageEvent:
+    """The event for a stored bot message (author_id NULL)."""
+    assert message.reply_to is not None and message.triage is not None
+    return BotMessageEvent(
+        channel=f"room:{message.room_id}",
+        seq=message.seq,
+        id=message.id,
+        author=BOT,
+        body=message.body,
+        client_id=None,
+        created_at=message.created_at,
+        reply_to=message.reply_to,
+        triage=TriageInfo.model_validate(message.triage),
+        usage=UsageInfo.model_validate(message.usage) if message.usage is not None else None,
+    )

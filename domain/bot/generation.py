@@ -1,0 +1,307 @@
+"""One answer, from `stream_start` to the durable message, apart from any connection.
+
+Two tasks per answer:
+- the producer reads the provider's pieces under the first-token / idle / total timeouts
+  and appends the text to show to `pending` (plain list appends: no I/O per token);
+- the pump wakes once per coalescing window (`BotConfig.window`, tens of ms): it turns
+  `pending` into ONE delta (appended to the answer's Redis stream, then published on
+  `room:{id}`), checks the cancel key, and refreshes the lease every lease/3.
+
+So Redis sees at most a few commands per window per answer, however fast tokens come, and
+a cancel from any worker stops the producer within one window. The pump awaits its own
+Redis writes: if Redis is slow, windows simply grow (more text per delta).
+
+The end is `finish`: the body (for `complete`, exactly the joined deltas), the triage
+verdict, provider and usage go into ONE durable message by store.finish, which succeeds
+once per answer; only its winner publishes `stream_end` and the `message`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from broker import Broker
+from domain.bot import live, store
+from domain.bot.config import BotConfig
+from domain.bot.events import (
+    BOT,
+    BotMessageEvent,
+    DeltaEvent,
+    SpecialtyRef,
+    Status,
+    StreamEndEvent,
+    StreamError,
+    StreamStartEvent,
+    TriageInfo,
+    UsageInfo,
+)
+from domain.bot.providers import Prompt, Provider, ProviderError, Usage
+from domain.bot.verdict import Verdict, VerdictFilter, ending, settle
+from domain.chat import publish_event
+from domain.events import encode
+from domain.triage import DISCLAIMER, Specialty, Urgency
+
+log = logging.getLogger("parley.bot")
+
+_NOTES = {
+    "cancelled": "(You stopped this answer here.)",
+    "failed": "(Sorry, the answer could not be completed. Please try again in a moment.)",
+    "interrupted": "(The answer was interrupted. Please send your message again.)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    sessions: async_sessionmaker[AsyncSession]
+    broker: Broker
+    config: BotConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    stream: str
+    room_id: int
+    reply_to: int
+    provider: Provider
+    prompt: Prompt
+
+
+def closing_body(shown: str, status: str) -> str:
+    """The durable body of an answer that did not complete: what was shown, a note, and
+    the disclaimer (every bot message ends with it)."""
+    head = shown.rstrip() + "\n\n" if shown.strip() else ""
+    return head + _NOTES[status] + "\n\n" + DISCLAIMER
+
+
+def triage_info(specialty: Specialty, urgency: Urgency, provider: str, status: str,
+                red_flags: tuple[str, ...] = ()) -> TriageInfo:  # fmt: skip
+    return TriageInfo.model_validate(
+        {
+            "urgency": urgency.value,
+            "specialty": SpecialtyRef(**specialty.ref()),
+            "red_flags": list(red_flags),
+            "provider": provider,
+            "status": status,
+        }
+    )
+
+
+async def emit(rt: Runtime, room_id: int, event: object, *, ttl: float) -> None:
+    """Append to the answer's stream, THEN publish (the order resume relies on, live.py).
+    A Redis failure is logged and the answer goes on: its durable message is what counts."""
+    envelope = encode(event, rt.broker.node)  # type: ignore[arg-type]
+    try:
+        await rt.broker.stream_append(
+            live.answer_key(room_id), envelope, maxlen=rt.config.stream_maxlen, ttl=ttl
+        )
+        await rt.broker.publish(f"room:{room_id}", envelope)
+    except Exception as exc:  # noqa: BLE001 - subscribers get the durable message anyway
+        log.warning("bot stream event not delivered", extra={"error": type(exc).__name__})
+
+
+async def publish_end(
+    rt: Runtime,
+    room_id: int,
+    stream_id: str,
+    status: Status,
+    stored: store.Stored,
+    reply_to: int,
+    body: str,
+    triage: TriageInfo,
+    usage: UsageInfo | None,
+    error: StreamError | None,
+) -> None:
+    """`stream_end` (with the durable seq), then the durable `message` itself."""
+    channel = f"room:{room_id}"
+    end = StreamEndEvent(
+        channel=channel, stream=stream_id, status=status, seq=stored.seq, error=error
+    )
+    await emit(rt, room_id, end, ttl=rt.config.ended_ttl)
+    message = BotMessageEvent(
+        channel=channel,
+        seq=stored.seq,
+        id=stored.id,
+        author=BOT,
+        body=body,
+        client_id=None,
+        created_at=stored.created_at,
+        reply_to=reply_to,
+        triage=triage,
+        usage=usage,
+    )
+    await publish_event(rt.broker, message)
+
+
+class Generation:
+    def __init__(self, rt: Runtime, job: Job) -> None:
+        self.rt, self.job = rt, job
+        self.channel = f"room:{job.room_id}"
+        self.index = 0
+        self.shown: list[str] = []
+        self.pending: list[str] = []
+        self.usage: Usage | None = None
+        self.pieces = 0
+        self.filter = VerdictFilter() if job.provider.strict_verdict else None
+
+    async def run(self) -> None:
+        """Generate and finalize. Cancelled (worker shutting down): finalize as
+        interrupted, then re-raise."""
+        start = StreamStartEvent(
+            channel=self.channel, stream=self.job.stream, reply_to=self.job.reply_to
+        )
+        with contextlib.suppress(Exception):  # a new answer: the previous one's log is done
+            await self.rt.broker.stream_delete(live.answer_key(self.job.room_id))
+        await emit(self.rt, self.job.room_id, start, ttl=self.rt.config.stream_ttl)
+        producer = asyncio.create_task(self._produce(), name="bot-producer")
+        try:
+            status: Status = await self._pump(producer)
+        except asyncio.CancelledError:
+            producer.cancel()
+            await asyncio.shield(self._finish("interrupted", None))
+            raise
+        error = None if status == "cancelled" else self._outcome(producer)
+        await self._finish("failed" if error is not None else status, error)
+
+    def _outcome(self, producer: asyncio.Task[StreamError | None]) -> StreamError | None:
+        try:
+            return producer.result()
+        except Exception as exc:  # a bug: logged, and the answer still ends
+            log.error("bot producer failed", exc_info=exc, extra={"error": type(exc).__name__})
+            return StreamError(code="internal", reason="internal", message="Something went wrong.")
+
+    # --- producing ----------------------------------------------------------------------
+    async def _produce(self) -> StreamError | None:
+        cfg = self.rt.config
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cfg.total_timeout
+        try:
+            async with contextlib.aclosing(self.job.provider.stream(self.job.prompt)) as pieces:
+                it = aiter(pieces)
+                while True:
+                    wait, reason = (
+                        (cfg.idle_timeout, "idle_timeout")
+                        if self.pieces
+                        else (cfg.first_token_timeout, "first_token_timeout")
+                    )
+                    left = deadline - loop.time()
+                    if left < wait:
+                        wait, reason = max(0.0, left), "total_timeout"
+                    try:
+                        async with asyncio.timeout(wait):
+                            piece = await anext(it)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        return StreamError(
+                            code="unavailable",
+                            reason=reason,
+                            message="The AI model took too long to answer; please try again.",
+                        )
+                    if piece.usage is not None:
+                        self.usage = piece.usage
+                    if piece.text:
+                        self.pieces += 1
+                        self._push(self.filter.feed(piece.text) if self.filter else piece.text)
+        except ProviderError as exc:
+            return StreamError(code=exc.code, reason=exc.reason, message=exc.message)
+        if self.filter is not None:
+            self._push(self.filter.close())
+        return None
+
+    def _push(self, text: str) -> None:
+        if text:
+            self.pending.append(text)
+
+    # --- the window ---------------------------------------------------------------------
+    async def _pump(self, producer: asyncio.Task[StreamError | None]) -> Status:
+        cfg = self.rt.config
+        loop = asyncio.get_running_loop()
+        next_lease = loop.time() + cfg.lease / 3
+        while True:
+            done = producer.done()
+            await self._flush()
+            if done:
+                return "complete"
+            if await self._stopped():
+                producer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await producer
+                return "cancelled"
+            if loop.time() >= next_lease:
+                next_lease = loop.time() + cfg.lease / 3
+                with contextlib.suppress(Exception):  # Redis down: the sweepers cannot see
+                    await self.rt.broker.set_key(  # it expire either; finish decides
+                        live.lease_key(self.job.stream), self.rt.broker.node, cfg.lease
+                    )
+            await asyncio.wait({producer}, timeout=cfg.window)
+
+    async def _stopped(self) -> bool:
+        try:
+            return await self.rt.broker.has_key(live.cancel_key(self.job.stream))
+        except Exception:  # noqa: BLE001 - Redis down: nobody could have cancelled
+            return False
+
+    async def _flush(self) -> None:
+        if not self.pending:
+            return
+        text = "".join(self.pending)
+        self.pending.clear()
+        self.shown.append(text)
+        delta = DeltaEvent(
+            channel=self.channel, stream=self.job.stream, index=self.index, text=text
+        )
+        self.index += 1
+        await emit(self.rt, self.job.room_id, delta, ttl=self.rt.config.stream_ttl)
+
+    # --- the end ------------------------------------------------------------------------
+    def _verdict(self) -> Verdict:
+        offline = self.job.prompt.offline
+        if self.filter is None:
+            return Verdict(offline.specialty, offline.urgency, True)
+        return settle(self.filter.line, offline)
+
+    def _usage(self) -> UsageInfo | None:
+        if self.usage is not None:
+            u = self.usage
+            return UsageInfo(
+                prompt_tokens=u.prompt_tokens,
+                completion_tokens=u.completion_tokens,
+                total_tokens=u.total_tokens,
+            )
+        if self.filter is None:
+            return None  # the offline engine spends no tokens
+        return UsageInfo(completion_tokens=self.pieces, estimated=True)
+
+    async def _finish(self, status: Status, error: StreamError | None) -> None:
+        self.pending.clear()  # after a cancel: nothing more is shown than was sent
+        verdict = self._verdict()
+        shown = "".join(self.shown)
+        if status == "complete":
+            tail = ending(shown, verdict) if self.filter is not None else ""
+            if tail:
+                self.pending.append(tail)
+                await self._flush()
+            body = shown + tail
+        else:
+            body = closing_body(shown, status)
+        triage = triage_info(verdict.specialty, verdict.urgency, self.job.provider.name, status)
+        usage = self._usage()
+        finished = await store.finish(
+            self.rt.sessions, self.job.stream, status, body, triage, usage, error
+        )
+        with contextlib.suppress(Exception):
+            await self.rt.broker.take_key(live.lease_key(self.job.stream))
+        if finished is None:
+            # Finalized by someone else (a sweeper thought this worker dead) or the
+            # conversation was deleted: whoever finished it told the subscribers.
+            return
+        stored, reply_to = finished
+        await publish_end(
+            self.rt, self.job.room_id, self.job.stream, status, stored, reply_to, body, triage,
+            usage, error,
+        )  # fmt: skip
