@@ -7,6 +7,7 @@ from models.base import Base
 from models.messages import Message
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
+from models.study import BoardVersion, Phase, QuizSession, SessionAnswer
 from models.tokens import RevokedToken
 from models.users import Role, User
 
@@ -14,16 +15,20 @@ __all__ = [
     "Answer",
     "Attempt",
     "Base",
+    "BoardVersion",
     "Difficulty",
     "MemberRole",
     "Membership",
     "Message",
+    "Phase",
     "Question",
     "Quiz",
+    "QuizSession",
     "RevokedToken",
     "Role",
     "Room",
     "RoomKind",
+    "SessionAnswer",
     "Subject",
     "User",
 ]

@@ -24,7 +24,8 @@ from tests.servers import SERVER_LOGS, InProcessServer, free_port
 from tests.support import Api
 
 TABLES = (
-    "answers, attempts, questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
+    "session_answers, quiz_sessions, board_versions, answers, attempts, questions, quizzes, "
+    "messages, memberships, rooms, revoked_tokens, users"
 )
 
 

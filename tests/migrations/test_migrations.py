@@ -33,6 +33,9 @@ TABLES = {
     "attempts",
     "answers",
     "revoked_tokens",
+    "quiz_sessions",
+    "session_answers",
+    "board_versions",
 }
 ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
 
