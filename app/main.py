@@ -23,7 +23,8 @@ from broker.redis import RedisBroker
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, ws
 from realtime.hub import Hub
-from rest import auth, errors, health, messages, quizzes, rooms, users
+from realtime.study import Study
+from rest import auth, errors, health, leaderboards, messages, quizzes, rooms, sessions, users
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -58,8 +59,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sessions = make_sessionmaker(engine)
     broker = make_broker(settings, node_id())
     hub = Hub(broker, sessions, presence_ttl=settings.presence_ttl_seconds)
+    study = Study(
+        broker,
+        sessions,
+        window=settings.board_window_seconds,
+        lease_seconds=settings.quiz_lease_seconds,
+        check_seconds=settings.quiz_check_seconds,
+    )
     await broker.start()
     await hub.start()
+    await study.runner.start()
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -68,10 +77,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub=hub,
         tokens=TokenCodec(settings),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        study=study,
     )
     try:
         yield
     finally:
+        await study.runner.close()
         await hub.close()
         await broker.close()
         await engine.dispose()
@@ -96,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rooms.router,
         messages.router,
         quizzes.router,
+        sessions.router,
+        leaderboards.router,
         sse.router,
     ):
         app.include_router(router, prefix="/api/v1")

@@ -13,6 +13,7 @@ from broker import Broker
 
 if TYPE_CHECKING:
     from realtime.hub import Hub
+    from realtime.study import Study
 
 
 @dataclass(slots=True)
@@ -24,3 +25,4 @@ class Services:
     hub: Hub
     tokens: TokenCodec
     passwords: Passwords
+    study: Study | None = None  # quiz session runner and board publisher

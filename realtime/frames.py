@@ -99,6 +99,19 @@ class ReadFrame(_ClientFrame):
     seq: Seq
 
 
+# --- study groups live (quiz sessions) -------------------------------------------------------
+Id32 = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class AnswerFrame(_ClientFrame):
+    """Answer the open question of a quiz session (v1.1). Answered by `answered`."""
+
+    type: Literal["answer"]
+    session: Id32
+    question_id: Id32
+    option: Annotated[int, Field(ge=0, le=3)]
+
+
 ClientFrame = Annotated[
     AuthFrame
     | RefreshFrame
@@ -108,11 +121,23 @@ ClientFrame = Annotated[
     | UnsubscribeFrame
     | SendFrame
     | TypingFrame
-    | ReadFrame,
+    | ReadFrame
+    | AnswerFrame,
     Field(discriminator="type"),
 ]
 CLIENT_TYPES = frozenset(
-    {"auth", "refresh", "ping", "pong", "subscribe", "unsubscribe", "send", "typing", "read"}
+    {
+        "auth",
+        "refresh",
+        "ping",
+        "pong",
+        "subscribe",
+        "unsubscribe",
+        "send",
+        "typing",
+        "read",
+        "answer",
+    }
 )
 _client_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
@@ -300,6 +325,15 @@ class MarkedFrame(_ServerFrame):
     seq: int
 
 
+class AnsweredFrame(_ServerFrame):
+    """Answer to `answer`: the answer is stored (scored at the reveal)."""
+
+    type: Literal["answered"] = "answered"
+    ref: str | None = None
+    session: int
+    question_id: int
+
+
 class ErrorFrame(_ServerFrame):
     type: Literal["error"] = "error"
     ref: str | None = None
@@ -317,6 +351,7 @@ ServerFrame = (
     | UnsubscribedFrame
     | AckFrame
     | MarkedFrame
+    | AnsweredFrame
     | ErrorFrame
 )
 

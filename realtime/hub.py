@@ -58,7 +58,9 @@ class Subscription:
     backlog: list[tuple[EventHeader, Outgoing]] | None = field(default_factory=list)
     version: int = -1  # latest: the newest snapshot version handed over
     streams: dict[str, int] = field(default_factory=dict)  # indexed: last index per stream
-    slot: LatestSlot | None = None  # keep_latest: the one queued snapshot
+    # keep_latest: the one queued frame per event type (a personal `rank` must not
+    # displace a `board`), created on first use.
+    slots: dict[str, LatestSlot] | None = None
     lagging: bool = False  # replay: live frames were dropped; replay once there is room
 
 
@@ -176,7 +178,7 @@ class Hub:
         entry = PresenceEntry(conn.user.id, conn.user.name, self.node, conn.id)
         sub = Subscription(conn, ch, entry if kind.presence else None)
         if kind.overflow is Overflow.keep_latest:
-            sub.slot = LatestSlot()
+            sub.slots = {}
         ch.subs[conn.id] = sub
         self._conn_channels[conn.id].add(channel)
         announced = False
@@ -314,8 +316,11 @@ class Hub:
                     sub.backlog.append((header or _NO_HEADER, out))
                 else:
                     sub.conn.close(CloseCode.too_slow)
-            elif sub.slot is not None:
-                sub.conn.offer_latest(sub.slot, out)
+            elif sub.slots is not None:
+                slot = sub.slots.get(out.type or "")
+                if slot is None:
+                    slot = sub.slots[out.type or ""] = LatestSlot()
+                sub.conn.offer_latest(slot, out)
             elif ch.kind.overflow is Overflow.replay:
                 if not sub.conn.offer_droppable(out):
                     sub.lagging = True

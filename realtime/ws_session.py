@@ -25,6 +25,8 @@ from realtime.channels import parse_channel
 from realtime.connection import CloseCode, Connection
 from realtime.frames import (
     AckFrame,
+    AnsweredFrame,
+    AnswerFrame,
     ClientFrame,
     ErrorFrame,
     FrameError,
@@ -91,6 +93,7 @@ class WsSession:
         frame: AckFrame
         | ErrorFrame
         | MarkedFrame
+        | AnsweredFrame
         | RefreshedFrame
         | ServerPongFrame
         | UnsubscribedFrame
@@ -215,6 +218,8 @@ class WsSession:
                 self.reply(MarkedFrame(ref=frame.ref, channel=frame.channel, seq=seq))
             case RefreshFrame():
                 await self.refresh(frame)
+            case AnswerFrame():
+                await self.answer(frame)
             case _:
                 raise FrameError(
                     ErrorCode.invalid, "Already authenticated.", ref=getattr(frame, "ref", None)
@@ -253,6 +258,16 @@ class WsSession:
             return  # throttled: typing is a hint, at most one per window is worth sending
         self.typing_sent[frame.channel] = now
         await self.hub.publish_ephemeral(TypingEvent(channel=frame.channel, user=self.conn.user))
+
+    async def answer(self, frame: AnswerFrame) -> None:
+        """A quiz session answer (realtime/study.py stores it and moves the boards)."""
+        study = self.services.study
+        if study is None:
+            raise Invalid("Quiz sessions are not available on this server.")
+        await study.answer(self.conn.user.id, frame.session, frame.question_id, frame.option)
+        self.reply(
+            AnsweredFrame(ref=frame.ref, session=frame.session, question_id=frame.question_id)
+        )
 
     async def refresh(self, frame: RefreshFrame) -> None:
         async with self.services.sessions() as session:

@@ -206,6 +206,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "PARLEY_PRESENCE_TTL_SECONDS": str(settings.presence_ttl_seconds),
             "PARLEY_ARGON2_TIME_COST": str(settings.argon2_time_cost),
             "PARLEY_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
+            "PARLEY_QUIZ_MIN_SECONDS_PER_QUESTION": str(settings.quiz_min_seconds_per_question),
+            "PARLEY_QUIZ_REVEAL_SECONDS": str(settings.quiz_reveal_seconds),
+            "PARLEY_QUIZ_LEASE_SECONDS": str(settings.quiz_lease_seconds),
+            "PARLEY_QUIZ_CHECK_SECONDS": str(settings.quiz_check_seconds),
+            "PARLEY_BOARD_WINDOW_SECONDS": str(settings.board_window_seconds),
         }
     )
     return env
