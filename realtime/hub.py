@@ -309,14 +309,18 @@ class Hub:
             header.to is None and header.version is None and header.stream is None
         )
         for sub in ch.subs.values():
-            if not plain and not self._admit(sub, header):
-                continue
             if sub.backlog is not None:
+                # Filtered at the hand-over, once, after the catch-up: filtering here too
+                # would let a live snapshot's version shadow the catch-up one, and then
+                # drop itself at the hand-over (the subscriber would get neither).
                 if len(sub.backlog) < self._backlog_limit:
                     sub.backlog.append((header or _NO_HEADER, out))
                 else:
                     sub.conn.close(CloseCode.too_slow)
-            elif sub.slots is not None:
+                continue
+            if not plain and not self._admit(sub, header):
+                continue
+            if sub.slots is not None:
                 slot = sub.slots.get(out.type or "")
                 if slot is None:
                     slot = sub.slots[out.type or ""] = LatestSlot()
