@@ -223,16 +223,27 @@ class Study:
         """
         async with self.sessions() as session:
             answered = await quiz_sessions.answer(session, session_id, user_id, question_id, option)
-        await self.scored(answered.room_id, user_id, session_id)
+            await self.scored(answered.room_id, user_id, session_id, db=session)
         return answered
 
-    async def scored(self, room_id: int, user_id: int, session_id: int | None = None) -> None:
-        """A member's score changed in PostgreSQL: move their boards (best effort)."""
+    async def scored(
+        self,
+        room_id: int,
+        user_id: int,
+        session_id: int | None = None,
+        *,
+        db: AsyncSession | None = None,
+    ) -> None:
+        """A member's score changed in PostgreSQL: move their boards (best effort).
+
+        A caller that holds a database session passes it (`db`): taking a second pooled
+        connection while holding one deadlocks the pool under load."""
         changed = [room_board(room_id)]
         if session_id is not None:
             changed.insert(0, session_board(session_id))
         try:
-            async with self.sessions() as session:
+            async with contextlib.AsyncExitStack() as stack:
+                session = db if db is not None else await stack.enter_async_context(self.sessions())
                 for board in changed:
                     await boards.record(session, self.broker, board, [user_id])
             await self.boards.changed(*changed)

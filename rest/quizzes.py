@@ -214,7 +214,7 @@ async def submit_attempt(
     out = attempt_out(result)
     if services.study is not None:
         room_id = (await quizzes.load_quiz(session, quiz_id)).room_id
-        await services.study.scored(room_id, user.id)
+        await services.study.scored(room_id, user.id, db=session)
     return out
 
 
