@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, TypeAdapter
 
 from domain.events import JoinEvent, LeaveEvent, MessageEvent, PresenceEvent, TypingEvent
+from domain.study.events import BoardEvent, EndedEvent, QuestionEvent, RankEvent, RevealEvent
 from realtime import frames
 
 CLIENT: list[type[BaseModel]] = [
@@ -25,6 +26,7 @@ CLIENT: list[type[BaseModel]] = [
     frames.SendFrame,
     frames.TypingFrame,
     frames.ReadFrame,
+    frames.AnswerFrame,
 ]
 SERVER: list[type[BaseModel]] = [
     frames.HelloFrame,
@@ -35,12 +37,18 @@ SERVER: list[type[BaseModel]] = [
     frames.UnsubscribedFrame,
     frames.AckFrame,
     frames.MarkedFrame,
+    frames.AnsweredFrame,
     frames.ErrorFrame,
     MessageEvent,
     TypingEvent,
     PresenceEvent,
     JoinEvent,
     LeaveEvent,
+    QuestionEvent,
+    RevealEvent,
+    EndedEvent,
+    BoardEvent,
+    RankEvent,
 ]
 
 
