@@ -50,6 +50,7 @@ class BoardPublisher:
         self._sessions = sessions
         self.window = window
         self._claim_ttl = window * 4 + 2  # outlives one publish + one window
+        self.running = 0  # publishing loops on this worker (tests wait for quiet)
 
     async def changed(self, *changed: Board) -> None:
         """Boards whose PostgreSQL state (and sorted set) changed: publish soon."""
@@ -57,6 +58,7 @@ class BoardPublisher:
         for board in changed:
             await b.set_key(f"board-dirty:{board.name}", "1", _DIRTY_TTL)
             if await b.claim_key(f"board-claim:{board.name}", b.node, self._claim_ttl):
+                self.running += 1
                 spawn(self._run(board), name="board-publish")
 
     async def _run(self, board: Board) -> None:
@@ -76,6 +78,8 @@ class BoardPublisher:
                 return
         except Exception as exc:  # noqa: BLE001 - the next change (or reveal) publishes again
             log.warning("board publish failed", extra={"error": type(exc).__name__})
+        finally:
+            self.running -= 1
 
     async def publish(self, board: Board) -> int:
         """One snapshot now (and the rank events it implies). Returns its version."""

@@ -124,7 +124,7 @@ async def get_session(session_id: IdPath, user: CurrentUser, session: SessionDep
     "/sessions/{session_id:int}/answers",
     status_code=status.HTTP_201_CREATED,
     response_model=AnswerOut,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(400, 401, 403, 404, 409),
 )
 async def answer(
     session_id: IdPath, body: AnswerIn, user: CurrentUser, services: ServicesDep

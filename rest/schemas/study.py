@@ -23,7 +23,7 @@ class SessionCreate(_In):
     seconds_per_question: Annotated[int, Field(ge=1, le=MAX_SECONDS_PER_QUESTION)] = 30
     count: Annotated[int | None, Field(ge=1, le=MAX_SESSION_QUESTIONS)] = None
     subject: Subject | None = None
-    topic: Annotated[str | None, StringConstraints(min_length=1, max_length=120), Storable] = None
+    topic: Annotated[str, StringConstraints(min_length=1, max_length=120), Storable] | None = None
     difficulty: Difficulty | None = None
 
 

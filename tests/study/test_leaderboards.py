@@ -95,7 +95,8 @@ async def test_a_board_lost_from_redis_is_rebuilt_identical(
             assert await redis.exists(*keys) == 2
         finally:
             await redis.aclose()
-        assert after == before
+        # Equal boards; `version` numbers snapshots (publishes may happen in between).
+        assert [{**p, "version": 0} for p in after] == [{**p, "version": 0} for p in before]
         assert before[0]["total"] == 4 and before[1]["total"] == 3
 
 
@@ -132,8 +133,11 @@ async def test_boards_are_coalesced_and_the_final_one_matches_the_database(
         assert len(boards_seen) <= elapsed / FAST["board_window_seconds"] + 2
         assert len(boards_seen) < rounds * len(members)
         assert [b["version"] for b in boards_seen] == sorted({b["version"] for b in boards_seen})
+        mine = expected["me"]["score"]
         ranks = [f for f in frames if f["type"] == "rank"]
-        assert ranks and ranks[-1]["score"] == expected["me"]["score"]
+        if not ranks or ranks[-1]["score"] != mine:  # sent right after its board
+            ranks += [(await until(w1, is_type("rank", score=mine), within=5))[-1]]
+        assert ranks[-1]["rank"] == expected["me"]["rank"]
         others = await until(w2, lambda f: f["type"] == "board" and f["top"] == expected["items"])
         assert not [f for f in others if f["type"] == "rank"]  # the owner has no place
         for w in (w1, w2):
