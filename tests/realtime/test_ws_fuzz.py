@@ -204,7 +204,15 @@ def socket(fuzz_server: ServerProcess) -> Iterator[Socket]:
 
 
 def _encode(frame: object) -> str | bytes:
-    if isinstance(frame, str | bytes):
+    if isinstance(frame, bytes):
+        return frame
+    if isinstance(frame, str):
+        try:
+            frame.encode("utf-8")
+        except UnicodeEncodeError:
+            # A text frame is UTF-8 by definition (the client cannot even send this one):
+            # send the string as JSON instead, its lone surrogates as \u escapes.
+            return json.dumps(frame)
         return frame
     return json.dumps(frame, allow_nan=True)
 

@@ -133,11 +133,12 @@ async def test_boards_are_coalesced_and_the_final_one_matches_the_database(
         assert len(boards_seen) <= elapsed / FAST["board_window_seconds"] + 2
         assert len(boards_seen) < rounds * len(members)
         assert [b["version"] for b in boards_seen] == sorted({b["version"] for b in boards_seen})
-        mine = expected["me"]["score"]
-        ranks = [f for f in frames if f["type"] == "rank"]
-        if not ranks or ranks[-1]["score"] != mine:  # sent right after its board
-            ranks += [(await until(w1, is_type("rank", score=mine), within=5))[-1]]
-        assert ranks[-1]["rank"] == expected["me"]["rank"]
+        # The watcher's own place: the last `rank` it gets (sent right after its board)
+        # is the one in the final board.
+        target = (expected["me"]["rank"], expected["me"]["score"])
+        ranks = [(f["rank"], f["score"]) for f in frames if f["type"] == "rank"]
+        if not ranks or ranks[-1] != target:
+            await until(w1, is_type("rank", rank=target[0], score=target[1]), within=5)
         others = await until(w2, lambda f: f["type"] == "board" and f["top"] == expected["items"])
         assert not [f for f in others if f["type"] == "rank"]  # the owner has no place
         for w in (w1, w2):
