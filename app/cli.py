@@ -48,7 +48,12 @@ def _seed(settings: Settings, *, only_if_empty: bool) -> None:
     from domain.seed import seed_database
 
     created = asyncio.run(
-        seed_database(settings.database_url or "", passwords(settings), only_if_empty=only_if_empty)
+        seed_database(
+            settings.database_url or "",
+            passwords(settings),
+            only_if_empty=only_if_empty,
+            reveal_seconds=settings.quiz_reveal_seconds,
+        )
     )
     if created:
         log.info("seeded demo data", extra=created)
@@ -112,6 +117,15 @@ def cmd_token(args: argparse.Namespace) -> None:
         print(asyncio.run(issue(ready)))
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    """A demo only: refused in production (it registers throwaway members)."""
+    if get_settings().env is Environment.production:
+        raise RuntimeError("`parley demo` is a demo and is refused when PARLEY_ENV=production.")
+    from app.demo import run_demo
+
+    asyncio.run(run_demo(args.url, args.members, args.seconds))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="parley", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +151,13 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--service", required=True, help="bridge name, e.g. telegram")
     token.add_argument("--days", type=int, default=365)
     token.set_defaults(func=cmd_token)
+
+    demo = sub.add_parser("demo", help="DEMO: simulated members play a live quiz session")
+    demo.add_argument("what", choices=["quiz"])
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="a running Parley")
+    demo.add_argument("--members", type=int, default=4)
+    demo.add_argument("--seconds", type=int, default=15, help="seconds per question")
+    demo.set_defaults(func=cmd_demo)
 
     args = parser.parse_args(argv)
     settings = get_settings()

@@ -22,14 +22,15 @@ from broker.redis import RedisBroker
 from domain.bot.config import BotConfig
 from domain.bot.openai_provider import OpenAIProvider
 from domain.bot.service import BotService
+from domain.study.live import Study
+from domain.tasks import every, spawn
 from domain.triage import DISCLAIMER
 from edge import errors
 from edge.services import Services
 from models.db import make_engine, make_sessionmaker
-from realtime import sse, ws
+from realtime import sse, study_sse, ws
 from realtime.hub import Hub
-from realtime.supervise import every, spawn
-from rest import auth, bot, health, messages, quizzes, rooms, users
+from rest import auth, bot, health, leaderboards, messages, quizzes, rooms, sessions, users
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -95,11 +96,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sessions = make_sessionmaker(engine)
     broker = make_broker(settings, node_id())
     hub = Hub(broker, sessions, presence_ttl=settings.presence_ttl_seconds)
+    study = Study(
+        broker,
+        sessions,
+        window=settings.board_window_seconds,
+        lease_seconds=settings.quiz_lease_seconds,
+        check_seconds=settings.quiz_check_seconds,
+    )
     await broker.start()
     await hub.start()
     model = make_model(settings)
     bot_service = BotService(sessions, broker, bot_config(settings), spawn, model)
     sweeper = spawn(every(settings.bot_sweep_seconds, bot_service.sweep), name="bot-sweeper")
+    await study.runner.start()
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -108,6 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tokens=token_codec(settings),
         passwords=passwords(settings),
         bot=bot_service,
+        study=study,
     )
     app.state.hub = hub
     try:
@@ -117,6 +127,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bot_service.close()  # local answers end `interrupted` now, while Redis is up
         if model is not None:
             await model.close()
+        await study.runner.close()
         await hub.close()
         await broker.close()
         await engine.dispose()
@@ -142,7 +153,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         messages.router,
         bot.router,
         quizzes.router,
+        sessions.router,
+        leaderboards.router,
         sse.router,
+        study_sse.router,
     ):
         app.include_router(router, prefix="/api/v1")
 

@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     sse_keepalive_seconds: int = Field(default=15, ge=1, le=15)
     message_max_chars: int = 4000
 
+    # Live quiz sessions and leaderboards (docs/decisions/0014).
+    # The shortest question a session may set; tests lower it to keep timing tests fast.
+    quiz_min_seconds_per_question: int = Field(default=10, ge=1, le=300)
+    quiz_reveal_seconds: float = Field(default=4.0, ge=0.1, le=60)
+    # A worker running a session holds its lease this long and refreshes it at a third of
+    # it; every worker looks for unleased running sessions every `quiz_check_seconds`.
+    quiz_lease_seconds: float = Field(default=3.0, ge=0.5, le=60)
+    quiz_check_seconds: float = Field(default=1.0, ge=0.1, le=30)
+    # At most one board snapshot per channel per window (plus the trailing one).
+    board_window_seconds: float = Field(default=0.25, ge=0.05, le=5)
+
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=_alias("OPENAI_API_KEY", "PARLEY_OPENAI_API_KEY")
     )

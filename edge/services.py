@@ -18,6 +18,7 @@ from app.settings import Settings
 from broker import Broker
 from domain.bot.service import BotService
 from domain.security import Passwords, TokenCodec
+from domain.study.live import Study
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class Services:
     tokens: TokenCodec
     passwords: Passwords
     bot: BotService
+    study: Study | None = None  # quiz session runner and board publisher
 
 
 def services_of(connection: HTTPConnection) -> Services:

@@ -8,6 +8,7 @@ from models.bot import BotStream
 from models.messages import Message
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
+from models.study import BoardVersion, Phase, QuizSession, SessionAnswer
 from models.tokens import RevokedToken
 from models.users import Role, User
 
@@ -15,17 +16,21 @@ __all__ = [
     "Answer",
     "Attempt",
     "Base",
+    "BoardVersion",
     "BotStream",
     "Difficulty",
     "MemberRole",
     "Membership",
     "Message",
+    "Phase",
     "Question",
     "Quiz",
+    "QuizSession",
     "RevokedToken",
     "Role",
     "Room",
     "RoomKind",
+    "SessionAnswer",
     "Subject",
     "User",
 ]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from domain.bot.events import BotMessageEvent, DeltaEvent, StreamEndEvent, StreamStartEvent
 from domain.events import JoinEvent, LeaveEvent, MessageEvent, PresenceEvent, TypingEvent
+from domain.study.events import BoardEvent, EndedEvent, QuestionEvent, RankEvent, RevealEvent
 from realtime import frames
 
 CLIENT: list[type[BaseModel]] = [
@@ -27,6 +28,7 @@ CLIENT: list[type[BaseModel]] = [
     frames.TypingFrame,
     frames.ReadFrame,
     frames.CancelFrame,
+    frames.AnswerFrame,
 ]
 SERVER: list[type[BaseModel]] = [
     frames.HelloFrame,
@@ -38,6 +40,7 @@ SERVER: list[type[BaseModel]] = [
     frames.AckFrame,
     frames.MarkedFrame,
     frames.CancelledFrame,
+    frames.AnsweredFrame,
     frames.ErrorFrame,
     MessageEvent,
     TypingEvent,
@@ -48,6 +51,11 @@ SERVER: list[type[BaseModel]] = [
     DeltaEvent,
     StreamEndEvent,
     BotMessageEvent,
+    QuestionEvent,
+    RevealEvent,
+    EndedEvent,
+    BoardEvent,
+    RankEvent,
 ]
 
 

@@ -119,6 +119,20 @@ class ReadFrame(ClientFrame):
     seq: Seq
 
 
+# --- study groups live (quiz sessions) -------------------------------------------------------
+Id32 = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class AnswerFrame(ClientFrame):
+    """Answer the open question of a quiz session (v1.1). Answered by `answered`. Registered
+    with its handler in realtime/study_frames.py."""
+
+    type: Literal["answer"]
+    session: Id32
+    question_id: Id32
+    option: Annotated[int, Field(ge=0, le=3)]
+
+
 class CancelFrame(ClientFrame):
     """v1.1: stop a bot answer in flight (the owner, from any connection). Registered with
     its handler in realtime/bot_frames.py."""
@@ -364,6 +378,15 @@ class CancelledFrame(_ServerFrame):
     stream: str
 
 
+class AnsweredFrame(_ServerFrame):
+    """Answer to `answer`: the answer is stored (scored at the reveal)."""
+
+    type: Literal["answered"] = "answered"
+    ref: str | None = None
+    session: int
+    question_id: int
+
+
 class ErrorFrame(_ServerFrame):
     type: Literal["error"] = "error"
     ref: str | None = None
@@ -382,6 +405,7 @@ ServerFrame = (
     | AckFrame
     | MarkedFrame
     | CancelledFrame
+    | AnsweredFrame
     | ErrorFrame
 )
 

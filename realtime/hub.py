@@ -32,6 +32,7 @@ from broker import Broker, PresenceEntry
 from domain.errors import Unavailable
 from domain.events import EventHeader, decode
 from domain.revocations import CONTROL_CHANNEL, RevokeReason
+from domain.tasks import every, spawn
 from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
 from realtime.channels import (
     ChannelKind,
@@ -48,7 +49,6 @@ from realtime.ordered import OrderedDelivery
 from realtime.presence import Ephemeral, Presence
 from realtime.revocation import Revocations
 from realtime.sequencer import Sequencer
-from realtime.supervise import every, spawn
 
 log = logging.getLogger("parley.hub")
 
@@ -67,7 +67,8 @@ class Subscription:
     # `rank` each carry their own version).
     versions: dict[str, int] = field(default_factory=dict)
     streams: dict[str, int] = field(default_factory=dict)  # indexed: last index per stream
-    # keep_latest: the one queued snapshot per event type.
+    # keep_latest: the one queued frame per event type (a personal `rank` must not
+    # displace a `board`), created on first use.
     slots: dict[str, LatestSlot] | None = None
     lagging: bool = False  # replay: live frames were dropped; replay once there is room
     revoked: RevokeReason | None = None  # access lost during set-up: end it once set up
@@ -341,16 +342,20 @@ class Hub:
             header.to is None and header.version is None and header.stream is None
         )
         for sub in ch.subs.values():
-            if sub.lagging and header is not None and header.stream is not None:
-                continue  # dropped until the replay brings it, in order
-            if not plain and not self._admit(sub, header):
-                continue
             if sub.backlog is not None:
+                # Filtered at the hand-over, once, after the catch-up: filtering here too
+                # would let a live snapshot's version shadow the catch-up one, and then
+                # drop itself at the hand-over (the subscriber would get neither).
                 if len(sub.backlog) < self._backlog_limit:
                     sub.backlog.append((header or _NO_HEADER, out))
                 else:
                     sub.conn.close(CloseCode.too_slow)
-            elif sub.slots is not None and header is not None and header.version is not None:
+                continue
+            if sub.lagging and header is not None and header.stream is not None:
+                continue  # dropped until the replay brings it, in order
+            if not plain and not self._admit(sub, header):
+                continue
+            if sub.slots is not None and header is not None and header.version is not None:
                 slot = sub.slots.get(header.type)
                 if slot is None:
                     slot = sub.slots[header.type] = LatestSlot()

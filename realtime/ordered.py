@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.events import decode
+from domain.tasks import spawn
 from realtime.channels import Delivery
 from realtime.connection import Outgoing
-from realtime.supervise import spawn
 
 if TYPE_CHECKING:
     from realtime.hub import ChannelState, Hub

@@ -44,9 +44,9 @@ from domain.revocations import (
     RevokeReason,
     parse_control,
 )
+from domain.tasks import spawn
 from realtime.connection import CloseCode, Connection
 from realtime.frames import ErrorFrame, UnsubscribedFrame, dump
-from realtime.supervise import spawn
 
 if TYPE_CHECKING:
     from realtime.hub import Hub

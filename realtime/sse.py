@@ -27,6 +27,7 @@ from domain import accounts
 from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
 from domain.failures import classify
+from domain.tasks import spawn
 from edge.errors import error_responses
 from edge.params import IdPath
 from edge.services import Services, ServicesDep
@@ -36,7 +37,6 @@ from realtime.connection import CloseCode, Connection, Outgoing
 from realtime.deps import HubDep
 from realtime.frames import ErrorFrame, dump
 from realtime.hub import Hub
-from realtime.supervise import spawn
 
 log = logging.getLogger("parley.sse")
 router = APIRouter(tags=["streams"])

@@ -22,13 +22,13 @@ from domain import accounts
 from domain.errors import ErrorCode
 from domain.events import UserRef
 from domain.failures import classify
+from domain.tasks import supervise
 from edge.services import Services, services_of
-from realtime import bot_frames  # noqa: F401 - registers the bot's frames
+from realtime import bot_frames, study_frames  # noqa: F401 - register their frames
 from realtime.connection import CloseCode, Connection
 from realtime.deps import hub_of
 from realtime.frames import ErrorFrame, HelloFrame, dump
 from realtime.session_core import SessionCore
-from realtime.supervise import supervise
 from realtime.ws_session import WsSession, feed, limits, receive_until
 
 log = logging.getLogger("parley.ws")

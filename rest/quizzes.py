@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from domain import attempts, quizzes, scoring
 from edge.errors import error_responses
 from edge.params import IdPath
+from edge.services import ServicesDep
 from models import Question
 from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
 from rest.schemas.quizzes import (
@@ -205,11 +206,17 @@ async def delete_question(question_id: IdPath, user: CurrentUser, session: Sessi
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def submit_attempt(
-    quiz_id: IdPath, body: AttemptIn, user: CurrentUser, session: SessionDep
+    quiz_id: IdPath, body: AttemptIn, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> AttemptOut:
-    """Scored with NEET marking; the result reveals the correct answers and explanations."""
+    """Scored with NEET marking; the result reveals the correct answers and explanations.
+    The group's all-time leaderboard counts it."""
     choices = [scoring.Choice(a.question_id, a.selected_index) for a in body.answers]
-    return attempt_out(await attempts.submit_attempt(session, quiz_id, user.id, choices))
+    result = await attempts.submit_attempt(session, quiz_id, user.id, choices)
+    out = attempt_out(result)
+    if services.study is not None:
+        room_id = (await quizzes.load_quiz(session, quiz_id)).room_id
+        await services.study.scored(room_id, user.id, db=session)
+    return out
 
 
 @router.get(

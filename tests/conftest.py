@@ -24,8 +24,8 @@ from tests.servers import SERVER_LOGS, InProcessServer, free_port
 from tests.support import Api
 
 TABLES = (
-    "bot_streams, answers, attempts, questions, quizzes, messages, memberships, rooms, "
-    "revoked_tokens, users"
+    "bot_streams, session_answers, quiz_sessions, board_versions, answers, attempts, "
+    "questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
 )
 
 

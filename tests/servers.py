@@ -211,6 +211,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "PARLEY_BOT_SWEEP_SECONDS": str(settings.bot_sweep_seconds),
             "PARLEY_BOT_OFFLINE_PACE_MS": json.dumps(list(settings.bot_offline_pace_ms)),
             "PARLEY_BOT_QUOTA": str(settings.bot_quota),
+            "PARLEY_QUIZ_MIN_SECONDS_PER_QUESTION": str(settings.quiz_min_seconds_per_question),
+            "PARLEY_QUIZ_REVEAL_SECONDS": str(settings.quiz_reveal_seconds),
+            "PARLEY_QUIZ_LEASE_SECONDS": str(settings.quiz_lease_seconds),
+            "PARLEY_QUIZ_CHECK_SECONDS": str(settings.quiz_check_seconds),
+            "PARLEY_BOARD_WINDOW_SECONDS": str(settings.board_window_seconds),
         }
     )
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):

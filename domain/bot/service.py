@@ -44,7 +44,7 @@ from models.messages import find_by_client_id
 log = logging.getLogger("parley.bot")
 
 Post = Callable[[], Awaitable[chat.Posted]]
-# Starts a supervised background task (realtime/supervise.spawn, injected by the app: a
+# Starts a supervised background task (domain/tasks.spawn, injected by the app: a
 # failure is logged, a task is never garbage-collected mid-flight).
 Spawner = Callable[..., "asyncio.Task[Any]"]
 

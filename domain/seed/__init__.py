@@ -1,4 +1,5 @@
-"""Demo data: a demo student, a NEET study group, and the bundled question bank.
+"""Demo data: a demo student, a NEET study group, the bundled question bank, and a live
+quiz session of its first quiz, scheduled and ready to start.
 
 `neet_questions.json` is a small bank written for Parley (Physics, Chemistry, Biology with
 answers and explanations). Seeding is idempotent: with `only_if_empty` nothing happens when
@@ -14,7 +15,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from domain.security import Passwords
-from models import MemberRole, Membership, Question, Quiz, Role, Room, RoomKind, User
+from models import (
+    MemberRole,
+    Membership,
+    Phase,
+    Question,
+    Quiz,
+    QuizSession,
+    Role,
+    Room,
+    RoomKind,
+    User,
+)
 from models.db import make_engine, make_sessionmaker
 
 BANK = Path(__file__).with_name("neet_questions.json")
@@ -28,7 +40,7 @@ def load_bank() -> list[dict[str, Any]]:
 
 
 async def seed_database(
-    database_url: str, passwords: Passwords, *, only_if_empty: bool
+    database_url: str, passwords: Passwords, *, only_if_empty: bool, reveal_seconds: float = 4.0
 ) -> dict[str, int]:
     """Create the demo data; with `only_if_empty`, only in a database that has no users."""
     engine = make_engine(database_url, pool_size=1)
@@ -58,6 +70,7 @@ async def seed_database(
             await session.flush()
             session.add(Membership(room_id=room.id, user_id=demo.id, role=MemberRole.owner))
             questions = 0
+            first: Quiz | None = None
             for spec in load_bank():
                 quiz = Quiz(
                     room_id=room.id,
@@ -80,6 +93,25 @@ async def seed_database(
                 ]
                 questions += len(quiz.questions)
                 session.add(quiz)
-            return {"room_id": room.id, "questions": questions}
+                first = first or quiz
+            live = 0
+            if first is not None and first.questions:
+                # A live session ready to start (POST /sessions/{id}/start, or
+                # `parley demo quiz` to watch simulated members play it).
+                await session.flush()
+                ready = QuizSession(
+                    quiz_id=first.id,
+                    room_id=room.id,
+                    created_by=demo.id,
+                    phase=Phase.scheduled,
+                    question_ids=[q.id for q in first.questions],
+                    seconds_per_question=20,
+                    reveal_ms=int(reveal_seconds * 1000),
+                    current_index=-1,
+                )
+                session.add(ready)
+                await session.flush()
+                live = ready.id
+            return {"room_id": room.id, "questions": questions, "session_id": live}
     finally:
         await engine.dispose()

@@ -34,6 +34,9 @@ TABLES = {
     "answers",
     "revoked_tokens",
     "bot_streams",
+    "quiz_sessions",
+    "session_answers",
+    "board_versions",
 }
 ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -205,6 +206,16 @@ def counting_queries(server: InProcessServer) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", on_execute)
 
 
+async def boards_quiet(server: InProcessServer, within: float = 10) -> None:
+    """Wait until the leaderboard publisher (background queries after an attempt) is idle."""
+    study = server.app.state.services.study  # type: ignore[attr-defined]
+    for _ in range(int(within / 0.02)):
+        if not study.boards.running:
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError("the board publisher did not go quiet")
+
+
 async def test_listing_quizzes_and_attempts_does_not_grow_queries_per_item(
     api: Api, server: InProcessServer
 ) -> None:
@@ -212,6 +223,7 @@ async def test_listing_quizzes_and_attempts_does_not_grow_queries_per_item(
     room = await api.room(asha)
     one = await make_quiz(api, asha, room, 0, 1)
     await submit(api, asha, one["id"], [])
+    await boards_quiet(server)
     with counting_queries(server) as few:
         assert (
             await api.http.get(f"/api/v1/rooms/{room}/quizzes", headers=asha.headers)
@@ -221,6 +233,7 @@ async def test_listing_quizzes_and_attempts_does_not_grow_queries_per_item(
     for _ in range(4):
         await make_quiz(api, asha, room, 0, 1, 2)
         await submit(api, asha, one["id"], [])
+    await boards_quiet(server)
     with counting_queries(server) as many:
         r = await api.http.get(f"/api/v1/rooms/{room}/quizzes", headers=asha.headers)
         assert len(r.json()) == 5

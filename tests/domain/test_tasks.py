@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from realtime.supervise import every, spawn
+from domain.tasks import every, spawn
 
 
 async def test_a_failed_background_task_is_logged_once_with_its_role_and_never_unretrieved(
