@@ -92,10 +92,6 @@ async def announce(broker: Broker, event: ChannelRevoked | TokenRevoked) -> None
         )
 
 
-def room_channel_revoked(room_id: int, user_id: int | None, reason: RevokeReason) -> ChannelRevoked:
-    return ChannelRevoked(channel=f"room:{room_id}", user_id=user_id, reason=reason)
-
-
 async def token_revoked(broker: Broker, jti: str, user_id: int, expires_at: datetime) -> None:
     """Announce that a token was revoked (after `accounts.revoke` committed). Primitives,
     not the claims type, so this module does not depend on where token claims live."""

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker import Broker
 from domain.access import require_manager, require_member
 from domain.errors import Conflict, Forbidden, NotFound
-from domain.revocations import RevokeReason, announce, room_channel_revoked
-from models import MemberRole, Membership, Message, Room, RoomKind, User
+from domain.revocations import ChannelRevoked, RevokeReason, announce
+from models import MemberRole, Membership, Message, Phase, QuizSession, Room, RoomKind, User
 from models.messages import history_page
 
 
@@ -79,11 +79,15 @@ async def delete_room(session: AsyncSession, room_id: int, user_id: int, *, brok
     membership = await require_member(session, room_id, user_id)
     if membership.role is not MemberRole.owner:
         raise Forbidden(f"Only the owner can delete room {room_id}.")
+    channels = await room_scoped_channels(session, room_id)
     await session.execute(delete(Room).where(Room.id == room_id))
     await session.commit()
     # Everyone, not a member list read before the delete: someone joining meanwhile is
     # covered too.
-    await announce(broker, room_channel_revoked(room_id, None, RevokeReason.deleted))
+    for channel in channels:
+        await announce(
+            broker, ChannelRevoked(channel=channel, user_id=None, reason=RevokeReason.deleted)
+        )
 
 
 async def join_by_invite(session: AsyncSession, user: User, invite_code: str) -> RoomView:
@@ -106,9 +110,13 @@ async def leave_room(session: AsyncSession, room_id: int, user_id: int, *, broke
     membership = await require_member(session, room_id, user_id)
     if membership.role is MemberRole.owner:
         raise Conflict("The owner cannot leave a room; delete it instead.")
+    channels = await room_scoped_channels(session, room_id)
     await session.delete(membership)
     await session.commit()
-    await announce(broker, room_channel_revoked(room_id, user_id, RevokeReason.left))
+    for channel in channels:
+        await announce(
+            broker, ChannelRevoked(channel=channel, user_id=user_id, reason=RevokeReason.left)
+        )
 
 
 async def remove_member(
@@ -128,9 +136,24 @@ async def remove_member(
         raise Forbidden("The owner cannot be removed from their room.")
     if target.role is MemberRole.admin and actor.role is not MemberRole.owner:
         raise Forbidden("Only the owner can remove an admin.")
+    channels = await room_scoped_channels(session, room_id)
     await session.delete(target)
     await session.commit()
-    await announce(broker, room_channel_revoked(room_id, member_id, RevokeReason.removed))
+    for channel in channels:
+        await announce(
+            broker, ChannelRevoked(channel=channel, user_id=member_id, reason=RevokeReason.removed)
+        )
+
+
+async def room_scoped_channels(session: AsyncSession, room_id: int) -> list[str]:
+    """Every live channel a member reads because they are in this room: the room itself,
+    its all-time leaderboard, and its quiz sessions that have not ended."""
+    live = await session.execute(
+        select(QuizSession.id).where(
+            QuizSession.room_id == room_id, QuizSession.phase != Phase.ended
+        )
+    )
+    return [f"room:{room_id}", f"leaderboard:{room_id}", *(f"quiz:{sid}" for sid in live.scalars())]
 
 
 async def list_members(
