@@ -82,7 +82,9 @@ class BotService:
         """chat.post_message, plus the bot's rules and answer in a bot conversation.
 
         Raises what chat.post_message raises, and Conflict (an answer is in flight) or
-        RateLimited (quota) in a bot conversation; nothing is stored then."""
+        RateLimited (quota) in a bot conversation; nothing is stored then. A message with
+        red flags is the exception: it is always stored and answered with the emergency
+        reply, and cancels an answer in flight."""
         if await self._kind(room_id) is not RoomKind.bot_conversation:
             return await chat.post_message(
                 self.sessions, self.rt.broker, author, room_id, client_id, body, max_chars=max_chars
@@ -99,8 +101,12 @@ class BotService:
             )
         prompt = self._prompt(text, history)
         if screen(text).hit or prompt.offline.urgency is Urgency.emergency:
+            # Safety over the one-answer rule: an emergency is never refused. The answer in
+            # flight is cancelled (its partial text kept) and the emergency reply goes out
+            # at once; no model is called for this message.
             if current is not None:
-                raise _busy(current.id)
+                with contextlib.suppress(Conflict, NotFound):  # it may just have ended
+                    await self.cancel(author.id, room_id, current.id)
             return await self._emergency(post, room_id, prompt.offline)
         stream_id = f"s-{secrets.token_hex(6)}"
         cfg = self.rt.config

@@ -264,3 +264,26 @@ async def test_a_conversation_is_private_to_its_owner(fast: Api) -> None:
     reply = await spy.request({"type": "subscribe", "channel": f"room:{room}"})
     assert reply["type"] == "error" and reply["code"] == "forbidden"
     await spy.close()
+
+
+async def test_an_emergency_during_an_answer_is_never_refused_and_cancels_it(paced: Api) -> None:
+    asha = await paced.user("Asha")
+    room = await conversation(paced, asha)
+    channel = f"room:{room}"
+    ws = await paced.ws(asha)
+    await ws.subscribe(channel)
+    await ws.send_message(channel, SYMPTOMS)
+    seen = await read_answer(ws, deltas=1)
+    ack = await ws.send_message(channel, EMERGENCY)
+    assert ack["type"] == "ack", ack  # stored, though an answer was in flight
+    emergency = None
+    async with asyncio.timeout(20):
+        while emergency is None or seen.end is None:
+            frame = await ws.recv()
+            if frame["type"] == "stream_end":
+                seen.end = frame
+            elif frame["type"] == "message" and frame.get("reply_to") == ack["seq"]:
+                emergency = frame
+    assert emergency["triage"]["urgency"] == "emergency"
+    assert seen.end["status"] == "cancelled"
+    await ws.close()
