@@ -69,21 +69,6 @@ def cluster_settings(backing: Backing, prefix: str, data_dir: Path, **extra: Any
     )
 
 
-@pytest.fixture(scope="module")
-async def cluster(
-    schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Cluster]:
-    settings = cluster_settings(backing, redis_prefix, tmp_path_factory.mktemp("cluster"))
-    async with running(settings) as c:
-        yield c
-
-
-@pytest.fixture
-async def apis(cluster: Cluster) -> AsyncIterator[tuple[Api, Api]]:
-    async with cluster.apis() as pair:
-        yield pair
-
-
 async def test_a_message_sent_on_one_worker_reaches_subscribers_on_the_other(
     apis: tuple[Api, Api],
 ) -> None:

@@ -11,34 +11,16 @@ the frame's arrival, asserted within a 2 s budget and printed (`-s` shows it).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.backing import Backing
-from tests.realtime.test_cluster import Cluster, cluster_settings, running
 from tests.realtime.test_sse import SseStream, stream
 from tests.support import NOISE, Api, User, WsClient
 
 pytestmark = pytest.mark.processes
 
 BUDGET = 2.0  # seconds; the promise is "within a second"
-
-
-@pytest.fixture(scope="module")
-async def cluster(
-    schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Cluster]:
-    settings = cluster_settings(backing, redis_prefix, tmp_path_factory.mktemp("liveauth"))
-    async with running(settings) as c:
-        yield c
-
-
-@pytest.fixture
-async def apis(cluster: Cluster) -> AsyncIterator[tuple[Api, Api]]:
-    async with cluster.apis() as pair:
-        yield pair
 
 
 def report(what: str, started: float) -> float:
