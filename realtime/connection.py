@@ -36,7 +36,7 @@ class Outgoing(NamedTuple):
     """A frame as every subscriber on this worker receives it: built once per event.
 
     `event_id` is the event's position as SSE's `id:` (seq or version); None for events
-    without one, stream events included (hub._outgoing says why). `type` is the frame's
+    without one, stream events included (subscriptions.outgoing says why). `type` is the frame's
     type when known without parsing it.
     """
 

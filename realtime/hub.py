@@ -24,14 +24,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker, PresenceEntry
 from domain.errors import Unavailable
 from domain.events import EventHeader, decode
-from domain.revocations import CONTROL_CHANNEL, RevokeReason
+from domain.revocations import CONTROL_CHANNEL
 from domain.tasks import every, spawn
 from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
 from realtime.channels import (
@@ -48,46 +47,18 @@ from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
 from realtime.presence import Ephemeral, Presence
 from realtime.revocation import Revocations
-from realtime.sequencer import Sequencer
+from realtime.subscriptions import (
+    NO_HEADER,
+    ChannelState,
+    LockSlot,
+    Subscription,
+    outgoing,
+)
 
 log = logging.getLogger("parley.hub")
 
 REPLAY_PAGE = 500
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # the broker's own confirmation wait is 5 s
-
-
-@dataclass(slots=True, eq=False)
-class Subscription:
-    conn: Connection
-    channel: ChannelState
-    presence: PresenceEntry | None
-    # Not None while the subscription is being set up: live events wait here, in order.
-    backlog: list[tuple[EventHeader, Outgoing]] | None = field(default_factory=list)
-    # latest: the newest version handed over, per event type (a `board` and a personal
-    # `rank` each carry their own version).
-    versions: dict[str, int] = field(default_factory=dict)
-    streams: dict[str, int] = field(default_factory=dict)  # indexed: last index per stream
-    # keep_latest: the one queued frame per event type (a personal `rank` must not
-    # displace a `board`), created on first use.
-    slots: dict[str, LatestSlot] | None = None
-    lagging: bool = False  # replay: live frames were dropped; replay once there is room
-    revoked: RevokeReason | None = None  # access lost during set-up: end it once set up
-
-
-@dataclass(slots=True, eq=False)
-class ChannelState:
-    name: str
-    kind: ChannelKind
-    key: int
-    subs: dict[str, Subscription] = field(default_factory=dict)
-    seq: Sequencer[Outgoing] = field(default_factory=Sequencer)
-    filler: asyncio.Task[None] | None = None
-
-
-@dataclass(slots=True)
-class _LockSlot:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
 
 
 class Hub:
@@ -108,7 +79,7 @@ class Hub:
         self.connections: dict[str, Connection] = {}
         self.channels: dict[str, ChannelState] = {}
         self._conn_channels: dict[str, set[str]] = {}
-        self._locks: dict[str, _LockSlot] = {}
+        self._locks: dict[str, LockSlot] = {}
         self.ordered = OrderedDelivery(self, sessions)
         self.revocations = Revocations(self)
         self._tasks: list[asyncio.Task[None]] = []
@@ -244,7 +215,7 @@ class Hub:
         for envelope in envelopes:
             header, frame = decode(envelope)
             if self._admit(sub, header):
-                await sub.conn.put(_outgoing(header, frame))
+                await sub.conn.put(outgoing(header, frame))
 
     async def unsubscribe(self, conn: Connection, channel: str, *, announce: bool = True) -> None:
         sub = self.detach(conn, channel)
@@ -271,7 +242,7 @@ class Hub:
         or waits for it (removing it earlier would let two acquires run at once)."""
         slot = self._locks.get(channel)
         if slot is None:
-            slot = self._locks[channel] = _LockSlot()
+            slot = self._locks[channel] = LockSlot()
         slot.users += 1
         try:
             async with slot.lock:
@@ -330,7 +301,7 @@ class Hub:
         except ValueError:
             log.warning("dropped a foreign message", extra={"channel": channel})
             return
-        out = _outgoing(header, frame)
+        out = outgoing(header, frame)
         if header.seq is not None and ch.kind.delivery is Delivery.ordered:
             self.ordered.accept(ch, header.seq, out)
         else:
@@ -347,7 +318,7 @@ class Hub:
                 # would let a live snapshot's version shadow the catch-up one, and then
                 # drop itself at the hand-over (the subscriber would get neither).
                 if len(sub.backlog) < self._backlog_limit:
-                    sub.backlog.append((header or _NO_HEADER, out))
+                    sub.backlog.append((header or NO_HEADER, out))
                 else:
                     sub.conn.close(CloseCode.too_slow)
                 continue
@@ -438,18 +409,3 @@ class Hub:
         ]
         with_presence = [name for name, ch in self.channels.items() if ch.kind.presence]
         await self.presence.tick(held, with_presence)
-
-
-_NO_HEADER = EventHeader(origin="", type="")
-
-
-def _outgoing(header: EventHeader, frame: str) -> Outgoing:
-    if header.seq is not None:
-        return Outgoing(frame, str(header.seq), header.type)
-    if header.version is not None:
-        return Outgoing(frame, str(header.version), header.type)
-    if header.stream is not None:
-        # SSE writes it as `<last seq>/<stream>:<index>` (realtime/sse.py), so a browser's
-        # Last-Event-ID resumes both the durable seq and the answer in flight.
-        return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
-    return Outgoing(frame, None, header.type)

@@ -22,7 +22,8 @@ from realtime.channels import Delivery
 from realtime.connection import Outgoing
 
 if TYPE_CHECKING:
-    from realtime.hub import ChannelState, Hub
+    from realtime.hub import Hub
+    from realtime.subscriptions import ChannelState
 
 log = logging.getLogger("parley.hub")
 

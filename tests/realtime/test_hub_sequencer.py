@@ -27,7 +27,8 @@ from domain.events import MessageEvent, TypingEvent, UserRef, encode
 from models import Membership, Message, Room, RoomKind, User
 from models.db import make_sessionmaker
 from realtime.connection import Connection, Outgoing
-from realtime.hub import ChannelState, Hub
+from realtime.hub import Hub
+from realtime.subscriptions import ChannelState
 
 WITHIN = 5.0
 OTHER_NODE = "other-node"

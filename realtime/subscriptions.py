@@ -1,0 +1,63 @@
+"""What the hub keeps per channel and per subscription on this worker, and how an event
+becomes the one `Outgoing` frame every local subscriber receives."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from broker import PresenceEntry
+from domain.events import EventHeader
+from domain.revocations import RevokeReason
+from realtime.channels import ChannelKind
+from realtime.connection import Connection, LatestSlot, Outgoing
+from realtime.sequencer import Sequencer
+
+
+@dataclass(slots=True, eq=False)
+class Subscription:
+    conn: Connection
+    channel: ChannelState
+    presence: PresenceEntry | None
+    # Not None while the subscription is being set up: live events wait here, in order.
+    backlog: list[tuple[EventHeader, Outgoing]] | None = field(default_factory=list)
+    # latest: the newest version handed over, per event type (a `board` and a personal
+    # `rank` each carry their own version).
+    versions: dict[str, int] = field(default_factory=dict)
+    streams: dict[str, int] = field(default_factory=dict)  # indexed: last index per stream
+    # keep_latest: the one queued frame per event type (a personal `rank` must not
+    # displace a `board`), created on first use.
+    slots: dict[str, LatestSlot] | None = None
+    lagging: bool = False  # replay: live frames were dropped; replay once there is room
+    revoked: RevokeReason | None = None  # access lost during set-up: end it once set up
+
+
+@dataclass(slots=True, eq=False)
+class ChannelState:
+    name: str
+    kind: ChannelKind
+    key: int
+    subs: dict[str, Subscription] = field(default_factory=dict)
+    seq: Sequencer[Outgoing] = field(default_factory=Sequencer)
+    filler: asyncio.Task[None] | None = None
+
+
+@dataclass(slots=True)
+class LockSlot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+NO_HEADER = EventHeader(origin="", type="")
+
+
+def outgoing(header: EventHeader, frame: str) -> Outgoing:
+    if header.seq is not None:
+        return Outgoing(frame, str(header.seq), header.type)
+    if header.version is not None:
+        return Outgoing(frame, str(header.version), header.type)
+    if header.stream is not None:
+        # SSE writes it as `<last seq>/<stream>:<index>` (realtime/sse.py), so a browser's
+        # Last-Event-ID resumes both the durable seq and the answer in flight.
+        return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
+    return Outgoing(frame, None, header.type)
