@@ -73,6 +73,8 @@ SYMPTOMS: tuple[Symptom, ...] = (
             "acidity|acid reflux|heart ?burn|reflux|\\bgerd\\b|sour (burps|taste|belching)",
             "indigestion|dyspepsia|gastritis",
             "burning .. (chest|throat|stomach) .. (after (eating|meals|food)|spicy)",
+            f"burn(ing|s)? .. ({BELLY})",
+            f"({BELLY}) .. burn(ing|s)?",
         ),
         {C.gastroenterology: 3, C.general_medicine: 0.5},
         site="abdomen",

@@ -88,6 +88,11 @@ DESCRIPTIONS: tuple[tuple[str, str], ...] = (
 
 # Each of these must pass on its own: the table above may have a few misses, these may not.
 MUST: tuple[tuple[str, str], ...] = (
+    # The first thing a newcomer typed into `make run`, once missed entirely.
+    (
+        "I've had a burning feeling in my tummy after meals for 3 weeks, worse at night",
+        "gastroenterology",
+    ),
     ("chest pain when I climb stairs that goes away when I rest", "cardiology"),
     ("toothache in my back molar, sensitive to cold water", "dentistry"),
     ("my 4 year old has fever and cough since yesterday", "pediatrics"),
