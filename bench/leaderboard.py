@@ -163,22 +163,26 @@ async def _start_sessions(url: str, owner: dict[str, str], sids: list[int]) -> N
                 raise BenchError(f"start session: {r.status_code} {r.text[:200]}")
 
 
-def _final_version(url: str, owner: dict[str, str], room: int, within: float = 30.0) -> int:
+def _final_version(url: str, owner: dict[str, str], room: int, within: float = 60.0) -> int:
     """The group board's version once it stops moving (two reads 1.5 s apart agree)."""
     with httpx.Client(base_url=url, timeout=30) as http:
 
-        def version() -> int:
-            r = http.get(f"/api/v1/rooms/{room}/leaderboard", headers=owner)
-            r.raise_for_status()
-            return int(r.json()["version"])
+        def version() -> int:  # -1 while the server cannot answer (overloaded: 503)
+            with contextlib.suppress(httpx.HTTPError):
+                r = http.get(f"/api/v1/rooms/{room}/leaderboard", headers=owner)
+                if r.status_code == 200:
+                    return int(r.json()["version"])
+            return -1
 
         seen, deadline = version(), time.monotonic() + within
         while time.monotonic() < deadline:
             time.sleep(1.5)
             again = version()
-            if again == seen:
+            if again == seen >= 0:
                 break
             seen = again
+        if seen < 0:
+            raise BenchError("the group board could not be read back (the server answered 503)")
         return seen
 
 
