@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-board migrate seed clean asyncapi lock
+.PHONY: run test lint format bench bench-board bench-stream migrate seed clean asyncapi lock
 
 # Installs come only from the lock file, every package pinned and hash-checked, so two
 # installs on two days get the same versions (docs/decisions/0009-locked-dependencies.md).
@@ -54,6 +54,9 @@ bench: $(STAMP)
 
 bench-board: $(STAMP)
 	$(BIN)/python -m bench.leaderboard $(BENCH_ARGS)
+
+bench-stream: $(STAMP)
+	$(BIN)/python -m bench.streaming $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .mypy_cache .ruff_cache .pytest_cache

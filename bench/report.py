@@ -256,10 +256,13 @@ def _history_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _previous(path: Path) -> tuple[list[dict[str, Any]], str]:
+def _previous(path: Path) -> tuple[list[dict[str, Any]], str, str]:
+    """The kept parts of the page: history, analysis, and whatever follows the history
+    (other scenarios' sections, e.g. `make bench-stream`'s, which they rewrite themselves)."""
     if not path.exists():
-        return [], ""
+        return [], "", ""
     text = path.read_text()
+    after = text.split(HISTORY_CLOSE, 1)[1].strip("\n") if HISTORY_CLOSE in text else ""
     history: list[dict[str, Any]] = []
     if HISTORY_OPEN in text:
         raw = text.split(HISTORY_OPEN, 1)[1].split(HISTORY_CLOSE, 1)[0]
@@ -270,11 +273,11 @@ def _previous(path: Path) -> tuple[list[dict[str, Any]], str]:
     analysis = ""
     if ANALYSIS_OPEN in text and ANALYSIS_CLOSE in text:
         analysis = text.split(ANALYSIS_OPEN, 1)[1].split(ANALYSIS_CLOSE, 1)[0].strip("\n")
-    return history, analysis
+    return history, analysis, after
 
 
 def write(path: Path, rec: dict[str, Any]) -> None:
-    history, analysis = _previous(path)
+    history, analysis, after = _previous(path)
     history = (history + _history_rows(rec))[-KEEP_HISTORY:]
     m, a = rec["machine"], rec["args"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
@@ -341,5 +344,7 @@ def write(path: Path, rec: dict[str, Any]) -> None:
         HISTORY_CLOSE,
         "",
     ]
+    if after:
+        lines += [after, ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
