@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import logs
@@ -162,12 +162,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if WEB_DIR.is_dir():
         # The web client: its page at "/" and its assets under /static. Nothing is mounted
-        # at "/" itself, so unknown API paths stay 404 and wrong methods stay 405.
-        index = WEB_DIR / "index.html"
+        # at "/" itself, so unknown API paths stay 404 and wrong methods stay 405. The page
+        # learns the environment from <html data-env>: only a development server offers the
+        # demo login (the demo account is seeded only outside production).
+        page = (WEB_DIR / "index.html").read_text("utf-8").replace("{{PARLEY_ENV}}", settings.env.value)
 
         @app.get("/", include_in_schema=False)
-        async def web_client() -> FileResponse:
-            return FileResponse(index)
+        async def web_client() -> HTMLResponse:
+            return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
         app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
     return app
