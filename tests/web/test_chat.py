@@ -1,0 +1,91 @@
+"""Study-group chat in two browsers, one on each worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import expect
+
+from tests.realtime.test_cluster import Cluster
+from tests.support import Api
+from tests.web.conftest import Browsers, accessible, log_in, shot
+
+
+async def test_signing_up_shows_the_app_and_refusals_are_explained(site: Cluster, rest: Api, browsers: Browsers) -> None:
+    page = await browsers.page(site.a.url)
+    await accessible(page)
+    await shot(page, "login")
+    await page.get_by_label("Display name").fill("Meera")
+    await page.locator("#signup-email").fill("meera@example.com")
+    await page.get_by_label("Password (8 characters or more)").fill("long enough pw")
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.locator("body")).to_have_attribute("data-connection", "open")
+    await expect(page.locator(".who")).to_have_text("Meera")
+    # An unknown invite code is refused with the server's reason, not silently.
+    await page.get_by_label("Invite code").fill("no-such-code")
+    await page.get_by_role("button", name="Join", exact=True).click()
+    await expect(page.locator(".notice")).to_contain_text("Not found")
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+async def test_two_people_chat_across_workers(site: Cluster, rest: Api, browsers: Browsers) -> None:
+    asha, ravi = await rest.user("Asha"), await rest.user("Ravi")
+    room = await rest.room(asha, ravi, name="Biology crew")
+    for n in range(60):  # more than one page of history
+        await rest.post(ravi, room, f"earlier {n}")
+    a = await browsers.page(site.a.url)
+    b = await browsers.page(site.b.url)
+    await log_in(a, asha)
+    await log_in(b, ravi)
+    assert await a.evaluate("document.body.dataset.node") != await b.evaluate("document.body.dataset.node")
+
+    # History: the latest page, then scrolling back through REST.
+    log_a = a.get_by_role("log", name="Messages")
+    await expect(log_a.locator("li[data-seq]")).to_have_count(50)
+    await a.get_by_role("button", name="Load earlier messages").click()
+    await expect(log_a.locator("li[data-seq]")).to_have_count(60)
+    await expect(log_a.locator("li[data-seq]").first).to_contain_text("earlier 0")
+
+    # Presence and typing.
+    await expect(a.get_by_role("list", name="Online now")).to_contain_text("Ravi")
+    await b.get_by_role("textbox", name="Message").press_sequentially("hi")
+    await expect(a.locator(".typing")).to_have_text("Ravi is typing…")
+
+    # Each sees the other's message, once.
+    await b.get_by_role("textbox", name="Message").fill("hello from Ravi")
+    await b.get_by_role("textbox", name="Message").press("Enter")
+    await a.get_by_role("textbox", name="Message").fill("hello from Asha")
+    await a.get_by_role("button", name="Send").click()
+    for page in (a, b):
+        log = page.get_by_role("log", name="Messages")
+        for text in ("hello from Ravi", "hello from Asha"):
+            await expect(log.locator("li[data-seq]", has_text=text)).to_have_count(1)
+    await accessible(a)
+    await shot(a, "chat")
+
+
+async def test_unread_counts_follow_read_positions(site: Cluster, rest: Api, browsers: Browsers) -> None:
+    asha, ravi = await rest.user("Asha"), await rest.user("Ravi")
+    first = await rest.room(asha, ravi, name="A first group")
+    second = await rest.room(asha, ravi, name="Physics")
+    await rest.post(ravi, second, "unread before login")
+    a = await browsers.page(site.a.url)
+    await log_in(a, asha)
+    physics = a.get_by_role("button", name="Physics")
+    await expect(physics.locator(".badge")).to_have_text("1")
+    await rest.post(ravi, second, "unread while away")
+    await rest.post(ravi, first, "seen at once")
+    await expect(physics.locator(".badge")).to_have_text("2")
+    await physics.click()
+    await expect(a.get_by_role("log", name="Messages")).to_contain_text("unread while away")
+    await expect(physics.locator(".badge")).to_have_count(0)
+    # The read position is stored: a reload shows no unread count for the room.
+    await a.get_by_role("button", name="A first group").click()
+    await a.reload()
+    await expect(a.locator("body")).to_have_attribute("data-connection", "open")
+    await expect(a.get_by_role("button", name="Physics").locator(".badge")).to_have_count(0)
+
+
+async def phone(page: Any) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
