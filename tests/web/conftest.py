@@ -69,6 +69,7 @@ async def site(
         quiz_reveal_seconds=1.5,
         board_window_seconds=0.1,
         bot_quota=50,
+        bot_offline_pace_ms=(60, 90),  # an answer streams for a few seconds: time to watch it
     )
     cluster = Cluster(settings)
     cluster.a = ServerProcess(settings, port=ports[0])

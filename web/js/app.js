@@ -148,7 +148,9 @@ class App {
     this.content = h("div", { class: "content" });
     fill(this.main, h("div", { class: "layout" }, this.nav, this.content));
     this.renderNav();
-    const first = [...this.rooms.values()].find((s) => !s.isBot);
+    // After a reload, the room that was open (an answer in flight there resumes, §15).
+    const last = Number(sessionStorage.getItem("parley.room"));
+    const first = this.rooms.get(last) || [...this.rooms.values()].find((s) => !s.isBot);
     if (first) this.open(first.room.id, "chat");
     else fill(this.content, h("p", { class: "empty" }, "Create a study group, join one with an invite code, or start a symptom check."));
   }
@@ -242,6 +244,7 @@ class App {
     if (!state) return;
     this.close();
     this.current = { id, tab };
+    sessionStorage.setItem("parley.room", String(id));
     const room = state.room;
     const tabs = state.isBot ? null : h("div", { class: "tabs", role: "tablist", "aria-label": "Group views" },
       ["chat", "quiz"].map((t) => h("button", {
@@ -286,6 +289,7 @@ class App {
     this.close();
     this.live.stop();
     this.rooms.clear();
+    sessionStorage.removeItem("parley.room");
     this.user = null;
     this.nav = null;
     this.current = null;
