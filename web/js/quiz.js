@@ -16,8 +16,10 @@ export class QuizPanel {
     this.deadline = 0;
     this._tick = null;
     const manages = ["owner", "admin"].includes(state.room.my_role);
+    // Enabled once the group's quizzes are listed (and there is one to play).
+    this.startButton = h("button", { type: "submit", disabled: true }, "Start live session");
     this.quizSelect = h("select", { id: "quiz-pick" });
-    this.seconds = h("input", { id: "quiz-seconds", type: "number", min: "10", max: "300", value: "20" });
+    this.seconds = h("input", { id: "quiz-seconds", type: "number", min: "1", max: "300", value: "20" });
     this.sessionInput = h("input", { id: "session-id", type: "number", min: "1", inputmode: "numeric" });
     this.status = h("p", { class: "quiz-status", role: "status" }, "No session joined yet.");
     this.countdown = h("p", { class: "countdown", role: "timer", "aria-live": "off" });
@@ -31,7 +33,7 @@ export class QuizPanel {
       manages ? h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); this.start(); } },
         h("label", { for: "quiz-pick" }, "Quiz"), this.quizSelect,
         h("label", { for: "quiz-seconds" }, "Seconds per question"), this.seconds,
-        h("button", { type: "submit" }, "Start live session")) : null,
+        this.startButton) : null,
       h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); this.join(Number(this.sessionInput.value)); } },
         h("label", { for: "session-id" }, "Session number"), this.sessionInput,
         h("button", { type: "submit" }, "Join session")),
@@ -56,6 +58,8 @@ export class QuizPanel {
     try {
       const quizzes = await this.app.api.get(`/rooms/${this.state.room.id}/quizzes`);
       fill(this.quizSelect, quizzes.map((q) => h("option", { value: String(q.id) }, `${q.title} (${q.question_count} questions)`)));
+      if (!quizzes.length) this.quizSelect.append(h("option", { value: "" }, "No quizzes in this group yet"));
+      this.startButton.disabled = !quizzes.length;
     } catch (e) {
       this.app.refused(e);
     }
