@@ -165,7 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # at "/" itself, so unknown API paths stay 404 and wrong methods stay 405. The page
         # learns the environment from <html data-env>: only a development server offers the
         # demo login (the demo account is seeded only outside production).
-        page = (WEB_DIR / "index.html").read_text("utf-8").replace("{{PARLEY_ENV}}", settings.env.value)
+        page = (
+            (WEB_DIR / "index.html")
+            .read_text("utf-8")
+            .replace("{{PARLEY_ENV}}", settings.env.value)
+        )
 
         @app.get("/", include_in_schema=False)
         async def web_client() -> HTMLResponse:

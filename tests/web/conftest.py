@@ -23,6 +23,8 @@ CHROMIUM = Path(os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 # `make screenshots` sets this to docs/screenshots: each main screen is saved there.
 SHOTS = os.environ.get("PARLEY_SCREENSHOTS")
+if SHOTS:
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
 WAIT_MS = 15_000  # the longest any expectation waits for the page
 
 
@@ -134,13 +136,15 @@ async def accessible(page: Any) -> None:
     """axe-core finds no critical violation on the page as it is now."""
     await page.add_script_tag(path=str(AXE))
     result = await page.evaluate("async () => (await axe.run(document)).violations")
-    critical = [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in result if v["impact"] == "critical"]
+    critical = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in result
+        if v["impact"] == "critical"
+    ]
     assert not critical, critical
 
 
 async def shot(page: Any, name: str) -> None:
     """Save a screenshot for the README when `make screenshots` asked for them."""
     if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
-

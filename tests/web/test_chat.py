@@ -11,7 +11,9 @@ from tests.support import Api
 from tests.web.conftest import Browsers, accessible, log_in, shot
 
 
-async def test_signing_up_shows_the_app_and_refusals_are_explained(site: Cluster, rest: Api, browsers: Browsers) -> None:
+async def test_signing_up_shows_the_app_and_refusals_are_explained(
+    site: Cluster, rest: Api, browsers: Browsers
+) -> None:
     page = await browsers.page(site.a.url)
     await accessible(page)
     await shot(page, "login")
@@ -38,7 +40,9 @@ async def test_two_people_chat_across_workers(site: Cluster, rest: Api, browsers
     b = await browsers.page(site.b.url)
     await log_in(a, asha)
     await log_in(b, ravi)
-    assert await a.evaluate("document.body.dataset.node") != await b.evaluate("document.body.dataset.node")
+    assert await a.evaluate("document.body.dataset.node") != await b.evaluate(
+        "document.body.dataset.node"
+    )
 
     # History: the latest page, then scrolling back through REST.
     log_a = a.get_by_role("log", name="Messages")
@@ -65,7 +69,9 @@ async def test_two_people_chat_across_workers(site: Cluster, rest: Api, browsers
     await shot(a, "chat")
 
 
-async def test_unread_counts_follow_read_positions(site: Cluster, rest: Api, browsers: Browsers) -> None:
+async def test_unread_counts_follow_read_positions(
+    site: Cluster, rest: Api, browsers: Browsers
+) -> None:
     asha, ravi = await rest.user("Asha"), await rest.user("Ravi")
     first = await rest.room(asha, ravi, name="A first group")
     second = await rest.room(asha, ravi, name="Physics")

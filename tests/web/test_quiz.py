@@ -45,7 +45,9 @@ async def test_the_board_moves_when_the_other_player_answers(
     await a.locator("button.option[data-option='3']").click()
     await expect(session_board_a.locator("li")).to_have_text(["#1 Ravi 4 pts", "#2 Asha -1 pts"])
     await expect(a.locator(".my-rank")).to_have_text("Your rank: #2 · -1 points")
-    await expect(b.get_by_role("list", name="Session leaderboard").locator("li.me")).to_contain_text("Ravi")
+    await expect(
+        b.get_by_role("list", name="Session leaderboard").locator("li.me")
+    ).to_contain_text("Ravi")
     await accessible(b)
     await shot(b, "live-quiz")
 

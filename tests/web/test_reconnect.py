@@ -48,7 +48,11 @@ async def test_a_killed_worker_costs_no_message_and_doubles_none(
     await site.a.wait_ready()
     await expect(a.locator("body")).to_have_attribute("data-connection", "open", timeout=30_000)
     await expect(a.get_by_role("status").filter(has_text="Reconnecting…")).to_be_hidden()
-    expected = ["before the crash", *(f"during the outage {n}" for n in range(3)), "typed while offline"]
+    expected = [
+        "before the crash",
+        *(f"during the outage {n}" for n in range(3)),
+        "typed while offline",
+    ]
     for log in (log_a, log_b):
         await expect(log.locator("li.pending")).to_have_count(0)
         await expect(log.locator("li[data-seq] .body")).to_have_text(expected)
