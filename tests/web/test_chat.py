@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from playwright.async_api import expect
 
@@ -68,6 +67,13 @@ async def test_two_people_chat_across_workers(site: Cluster, rest: Api, browsers
     await accessible(a)
     await shot(a, "chat")
 
+    # Phone-sized and dark: still labelled, the composer still on screen.
+    await a.set_viewport_size({"width": 390, "height": 844})
+    await a.emulate_media(color_scheme="dark")
+    await expect(a.get_by_role("textbox", name="Message")).to_be_in_viewport()
+    await accessible(a)
+    await shot(a, "chat-phone-dark")
+
 
 async def test_unread_counts_follow_read_positions(
     site: Cluster, rest: Api, browsers: Browsers
@@ -91,7 +97,3 @@ async def test_unread_counts_follow_read_positions(
     await a.reload()
     await expect(a.locator("body")).to_have_attribute("data-connection", "open")
     await expect(a.get_by_role("button", name="Physics").locator(".badge")).to_have_count(0)
-
-
-async def phone(page: Any) -> None:
-    await page.set_viewport_size({"width": 390, "height": 844})
