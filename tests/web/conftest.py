@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from app.settings import Environment
+
 from tests.backing import Backing
 from tests.realtime.test_cluster import Cluster, cluster_settings
 from tests.servers import ServerProcess, free_port
@@ -67,6 +69,7 @@ async def site(
         redis_prefix,
         tmp_path_factory.mktemp("web"),
         allowed_origins=[f"http://127.0.0.1:{p}" for p in ports],
+        env=Environment.development,  # as `make run`: the page offers the demo login
         quiz_min_seconds_per_question=2,
         quiz_reveal_seconds=1.5,
         board_window_seconds=0.1,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
+from app.security import passwords
+from domain.seed import seed_database
 from tests.realtime.test_cluster import Cluster
 from tests.support import Api
 from tests.web.conftest import Browsers, accessible, log_in, shot
@@ -28,6 +30,21 @@ async def test_signing_up_shows_the_app_and_refusals_are_explained(
     await expect(page.locator(".notice")).to_contain_text("Not found")
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+async def test_the_demo_account_is_one_click_away_on_a_development_server(
+    site: Cluster, rest: Api, browsers: Browsers
+) -> None:
+    assert site.settings.database_url
+    await seed_database(site.settings.database_url, passwords(site.settings), only_if_empty=True)
+    page = await browsers.page(site.a.url)
+    await page.get_by_role("button", name="Try the demo account").click()
+    await expect(page.locator("body")).to_have_attribute("data-connection", "open")
+    await expect(page.locator(".invite code")).to_have_text("neet-demo-2027")
+    await page.get_by_role("tab", name="Live quiz").click()
+    await expect(page.get_by_role("button", name="Start live session")).to_be_enabled()
+    await accessible(page)
+    await shot(page, "demo-group")
 
 
 async def test_two_people_chat_across_workers(site: Cluster, rest: Api, browsers: Browsers) -> None:

@@ -105,16 +105,16 @@ class App {
     const dev = document.documentElement.dataset.env === "development";
     const run = (fn) => async (e) => {
       e.preventDefault();
-      const form = e.currentTarget;
-      const button = form.querySelector("button[type=submit]");
-      if (button) button.disabled = true;
+      const form = e.currentTarget.tagName === "FORM" ? e.currentTarget : null;
+      const button = form ? form.querySelector("button[type=submit]") : e.currentTarget;
+      button.disabled = true;
       try {
-        await fn(new FormData(form));
+        await fn(form ? new FormData(form) : null);
         await this.enter();
       } catch (err) {
         this.refused(err);
       } finally {
-        if (button) button.disabled = false;
+        button.disabled = false;
       }
     };
     fill(this.main, h("div", { class: "auth" },
