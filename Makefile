@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-board bench-stream migrate seed clean asyncapi lock
+.PHONY: run test lint format bench bench-board bench-stream migrate seed clean asyncapi lock screenshots
 
 # Installs come only from the lock file, every package pinned and hash-checked, so two
 # installs on two days get the same versions (docs/decisions/0009-locked-dependencies.md).
@@ -57,6 +57,11 @@ bench-board: $(STAMP)
 
 bench-stream: $(STAMP)
 	$(BIN)/python -m bench.streaming $(BENCH_ARGS)
+
+# docs/screenshots/*.png, shown in the README: the web client's browser tests (tests/web)
+# save each main screen as they pass through it. Needs Chromium (apt-get install chromium).
+screenshots: $(STAMP)
+	PARLEY_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/web -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.settings import Environment
-
 from tests.backing import Backing
 from tests.realtime.test_cluster import Cluster, cluster_settings
 from tests.servers import ServerProcess, free_port
@@ -58,15 +58,15 @@ async def browser() -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@pytest.fixture(scope="module")
-async def site(
-    schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+@asynccontextmanager
+async def web_cluster(
+    backing: Backing, prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
     """Two server processes, each serving the page; the browser may use either origin."""
     ports = free_port(), free_port()
     settings = cluster_settings(
         backing,
-        redis_prefix,
+        prefix,
         tmp_path_factory.mktemp("web"),
         allowed_origins=[f"http://127.0.0.1:{p}" for p in ports],
         env=Environment.development,  # as `make run`: the page offers the demo login
@@ -84,6 +84,15 @@ async def site(
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+async def site(
+    schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
+    """One cluster for the web tests that leave its workers running."""
+    async with web_cluster(backing, redis_prefix, tmp_path_factory) as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-
 from playwright.async_api import expect
 
 from app.security import passwords
 from domain.seed import seed_database
+from tests.broker.contract import eventually
 from tests.realtime.test_cluster import Cluster
 from tests.support import Api
 from tests.web.conftest import Browsers, accessible, log_in, shot
@@ -109,7 +109,13 @@ async def test_unread_counts_follow_read_positions(
     await physics.click()
     await expect(a.get_by_role("log", name="Messages")).to_contain_text("unread while away")
     await expect(physics.locator(".badge")).to_have_count(0)
-    # The read position is stored: a reload shows no unread count for the room.
+
+    # The read position is stored (PostgreSQL has it), so a reload shows no unread count.
+    async def stored() -> bool:
+        r = await rest.http.get(f"/api/v1/rooms/{second}", headers=asha.headers)
+        return bool(r.json()["last_read_seq"] == 2)
+
+    await eventually(stored)
     await a.get_by_role("button", name="A first group").click()
     await a.reload()
     await expect(a.locator("body")).to_have_attribute("data-connection", "open")

@@ -30,22 +30,24 @@ async def test_a_killed_worker_costs_no_message_and_doubles_none(
     # kill -9: no close frame, the page sees the connection drop.
     site.a.signal(signal.SIGKILL)
     site.a.stop()
-    await expect(a.get_by_role("status").filter(has_text="Reconnecting…")).to_be_visible()
-    await shot(a, "reconnecting")
+    try:
+        await expect(a.get_by_role("status").filter(has_text="Reconnecting…")).to_be_visible()
+        await shot(a, "reconnecting")
 
-    # Written while offline: kept and shown as waiting, sent once the page is back.
-    await a.get_by_role("textbox", name="Message").fill("typed while offline")
-    await a.get_by_role("textbox", name="Message").press("Enter")
-    await expect(log_a.locator("li.pending")).to_contain_text("typed while offline")
-    for n in range(3):
-        await b.get_by_role("textbox", name="Message").fill(f"during the outage {n}")
-        await b.get_by_role("textbox", name="Message").press("Enter")
-    await expect(log_b.locator("li[data-seq]", has_text="during the outage 2")).to_have_count(1)
-
-    # The worker comes back on its port; the page resumes with `since`.
-    site.a = ServerProcess(site.settings, port=site.a.port)
-    site.a.start()
-    await site.a.wait_ready()
+        # Written while offline: kept and shown as waiting, sent once the page is back.
+        await a.get_by_role("textbox", name="Message").fill("typed while offline")
+        await a.get_by_role("textbox", name="Message").press("Enter")
+        await expect(log_a.locator("li.pending")).to_contain_text("typed while offline")
+        for n in range(3):
+            await b.get_by_role("textbox", name="Message").fill(f"during the outage {n}")
+            await b.get_by_role("textbox", name="Message").press("Enter")
+        await expect(log_b.locator("li[data-seq]", has_text="during the outage 2")).to_have_count(1)
+    finally:
+        # The worker comes back on its port (also for the next tests if this one failed);
+        # the page resumes with `since`.
+        site.a = ServerProcess(site.settings, port=site.a.port)
+        site.a.start()
+        await site.a.wait_ready()
     await expect(a.locator("body")).to_have_attribute("data-connection", "open", timeout=30_000)
     await expect(a.get_by_role("status").filter(has_text="Reconnecting…")).to_be_hidden()
     expected = [
