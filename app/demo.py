@@ -4,7 +4,8 @@ A DEMO, never for production (refused when PARLEY_ENV=production): it registers 
 members, has them join the seeded study group, starts a session of its first quiz as the
 demo owner and answers every question through the public REST API (right about 70% of
 the time, after a random delay), so the live questions, reveals and boards can be
-watched in the web page or any client subscribed to `quiz:{id}` / `leaderboard:{room}`.
+watched in the web page (it announces the session in the group's chat, where the page
+offers to join it) or any client subscribed to `quiz:{id}` / `leaderboard:{room}`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ async def run_demo(url: str, members: int, seconds: int) -> int:
         quiz["session_questions"] = [q["id"] for q in quiz["questions"]]
         print(f"session {sid}: watch quiz:{sid} and leaderboard:{room['id']}")
         (await http.post(f"/api/v1/sessions/{sid}/start", headers=owner)).raise_for_status()
+        # The web page turns this message into a "Join live quiz" button (decision 0023).
+        announce = {"body": f'Live quiz started: session #{sid}. Open "Live quiz" to play.'}
+        posted = await http.post(
+            f"/api/v1/rooms/{room['id']}/messages", json=announce, headers=owner
+        )
+        posted.raise_for_status()
         await asyncio.gather(*(_play(http, p, sid, quiz, seconds) for p in players))
         final = (await http.get(f"/api/v1/sessions/{sid}/leaderboard", headers=owner)).json()
         for entry in final["items"]:

@@ -43,6 +43,9 @@ async def test_seed_and_demo_play_a_live_session(
                 )
             ).scalar()
         assert phase == "ended" and answers and answers > 0
+        async with db.connect() as conn:
+            bodies = (await conn.execute(text("SELECT body FROM messages"))).scalars().all()
+        assert f'Live quiz started: session #{sid}. Open "Live quiz" to play.' in bodies
 
 
 def test_the_demo_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
