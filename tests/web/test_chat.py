@@ -18,10 +18,13 @@ async def test_signing_up_shows_the_app_and_refusals_are_explained(
     page = await browsers.page(site.a.url)
     await accessible(page)
     await shot(page, "login")
-    await page.get_by_label("Display name").fill("Meera")
-    await page.locator("#signup-email").fill("meera@example.com")
-    await page.get_by_label("Password (8 characters or more)").fill("long enough pw")
-    await page.get_by_role("button", name="Create account").click()
+    # Keyboard only: type, Tab to the next field, Enter submits.
+    await page.get_by_label("Display name").focus()
+    for text in ("Meera", "meera@example.com", "long enough pw"):
+        await page.keyboard.type(text)
+        await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Create account")).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(page.locator("body")).to_have_attribute("data-connection", "open")
     await expect(page.locator(".who")).to_have_text("Meera")
     # An unknown invite code is refused with the server's reason, not silently.

@@ -6,7 +6,7 @@ import { Live } from "./live.js";
 import { RoomState } from "./rooms.js";
 import { ChatView } from "./chatview.js";
 import { QuizPanel } from "./quiz.js";
-import { h, fill, $ } from "./dom.js";
+import { h, fill, time, $ } from "./dom.js";
 
 // Seeded by `parley serve` on a development server (domain/seed).
 const DEMO = { email: "demo@parley.local", password: "parley-demo" };
@@ -198,7 +198,7 @@ class App {
       return h("li", {}, h("button", {
         type: "button", class: "room", "aria-current": active ? "page" : null,
         onclick: () => this.open(s.room.id, "chat"),
-      }, h("span", { class: "name" }, s.room.name),
+      }, h("span", { class: "name" }, s.room.name, s.isBot ? h("span", { class: "when" }, ` · ${when(s.room.created_at)}`) : null),
       s.unread && !active ? h("span", { class: "badge", "aria-label": `${s.unread} unread` }, String(s.unread)) : null));
     };
     const all = [...this.rooms.values()];
@@ -296,6 +296,13 @@ class App {
     this.conn.hidden = true;
     this.showAuth();
   }
+}
+
+/** A bot conversation's label: they share a name, so tell them apart by when they began. */
+function when(iso) {
+  const d = new Date(iso);
+  const today = d.toDateString() === new Date().toDateString();
+  return today ? time(iso) : d.toLocaleDateString([], { month: "short", day: "numeric" });
 }
 
 function field(id, label, attrs) {
