@@ -31,6 +31,13 @@ async def test_signing_up_shows_the_app_and_refusals_are_explained(
     await page.get_by_label("Invite code").fill("no-such-code")
     await page.get_by_role("button", name="Join", exact=True).click()
     await expect(page.locator(".notice")).to_contain_text("Not found")
+    # An access token the server no longer accepts is renewed with the refresh token, and
+    # the request goes through: the person notices nothing.
+    await page.evaluate("window.parley.api.access = 'no-longer-valid'")
+    await page.get_by_label("New group").fill("Renewed")
+    await page.get_by_role("button", name="Create").click()
+    await expect(page.get_by_role("heading", name="Renewed")).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-connection", "open")
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
