@@ -17,7 +17,9 @@ export class ChatView {
     this.state = state;
     this.me = app.user;
     this._lastTyping = 0;
-    this.log = h("ol", { class: "log", role: "log", "aria-label": "Messages", "aria-live": "polite", tabindex: "0" });
+    this.log = h("ol", { class: "log" });
+    // The log role on a wrapper: on the <ol> itself it would hide the list from readers.
+    const logBox = h("div", { role: "log", "aria-label": "Messages", "aria-live": "polite", tabindex: "0" }, this.log);
     this.streams = h("div", { class: "streams", "aria-live": "polite" });
     this.more = h("button", { type: "button", class: "more", onclick: () => this.loadEarlier() }, "Load earlier messages");
     this.typingLine = h("p", { class: "typing", "aria-live": "polite" });
@@ -36,7 +38,7 @@ export class ChatView {
       this.input,
       h("button", { type: "submit" }, "Send"));
     this.scroller = h("div", { class: "scroller", onscroll: () => { if (this.scroller.scrollTop < 40) this.loadEarlier(); } },
-      this.more, this.log, this.streams);
+      this.more, logBox, this.streams);
     this.el = h("section", { class: `chat ${state.isBot ? "bot" : "group"}`, "aria-label": state.room.name },
       this.emergency,
       state.isBot
