@@ -88,9 +88,13 @@ async def web_cluster(
 
 @pytest.fixture(scope="session")
 async def site(
-    schema: object, backing: Backing, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    browser: Any,
+    schema: object,
+    backing: Backing,
+    redis_prefix: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Cluster]:
-    """One cluster for the web tests that leave its workers running."""
+    """One cluster for the web tests (after `browser`: no servers start for tests that skip)."""
     async with web_cluster(backing, redis_prefix, tmp_path_factory) as cluster:
         yield cluster
 
