@@ -51,7 +51,13 @@ async def test_the_demo_account_is_one_click_away_on_a_development_server(
     await page.get_by_role("button", name="Try the demo account").click()
     await expect(page.locator("body")).to_have_attribute("data-connection", "open")
     await expect(page.locator(".invite code")).to_have_text("neet-demo-2027")
-    await page.get_by_role("tab", name="Live quiz").click()
+    # The group's views are a tablist: arrow keys move between them.
+    await page.get_by_role("tab", name="Chat").focus()
+    await page.keyboard.press("ArrowRight")
+    await expect(page.get_by_role("tab", name="Live quiz")).to_be_focused()
+    await expect(page.get_by_role("tab", name="Live quiz")).to_have_attribute(
+        "aria-selected", "true"
+    )
     await expect(page.get_by_role("button", name="Start live session")).to_be_enabled()
     await accessible(page)
     await shot(page, "demo-group")

@@ -159,6 +159,8 @@ class App {
   track(room) {
     const state = new RoomState(room);
     this.rooms.set(room.id, state);
+    // Sends still unacked when the page was reloaded: shown as pending, sent on `hello`.
+    for (const [cid, m] of this.live.outbox) if (m.channel === state.channel) state.pending.set(cid, { body: m.body });
     state.listeners.add((what) => { if (what === "messages") this.renderNav(); });
     this.live.subscribe(state.channel, {
       since: () => state.lastSeq,
@@ -246,10 +248,20 @@ class App {
     this.current = { id, tab };
     sessionStorage.setItem("parley.room", String(id));
     const room = state.room;
-    const tabs = state.isBot ? null : h("div", { class: "tabs", role: "tablist", "aria-label": "Group views" },
-      ["chat", "quiz"].map((t) => h("button", {
-        type: "button", role: "tab", "aria-selected": String(t === tab), onclick: () => this.open(id, t),
-      }, t === "chat" ? "Chat" : "Live quiz")));
+    const other = tab === "chat" ? "quiz" : "chat";
+    const tabs = state.isBot ? null : h("div", {
+      class: "tabs", role: "tablist", "aria-label": "Group views",
+      // Arrow keys move between the two tabs, as screen-reader users expect of a tablist.
+      onkeydown: (e) => {
+        if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+          this.open(id, other);
+          this.content.querySelector("[role=tab][aria-selected=true]").focus();
+        }
+      },
+    }, ["chat", "quiz"].map((t) => h("button", {
+      type: "button", role: "tab", id: `tab-${t}`, "aria-selected": String(t === tab), "aria-controls": "tabpanel",
+      tabindex: t === tab ? "0" : "-1", onclick: () => this.open(id, t),
+    }, t === "chat" ? "Chat" : "Live quiz")));
     let body;
     if (tab === "quiz") {
       this.panel = new QuizPanel(this, state);
@@ -262,7 +274,7 @@ class App {
     fill(this.content, h("header", { class: "room-head" }, h("h2", {}, room.name),
       room.invite_code ? h("span", { class: "invite" }, "Invite code: ", h("code", {}, room.invite_code)) : null,
       state.isBot ? h("button", { type: "button", class: "danger", onclick: () => this.remove(state) }, "Delete conversation") : null,
-      tabs), body);
+      tabs), tabs ? h("div", { id: "tabpanel", role: "tabpanel", class: "tabpanel", "aria-labelledby": `tab-${tab}` }, body) : body);
     if (this.view) this.view.open();
     this.renderNav();
   }
