@@ -40,6 +40,9 @@ async def test_signing_up_shows_the_app_and_refusals_are_explained(
     await expect(page.locator("body")).to_have_attribute("data-connection", "open")
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    # The tab forgot its tokens (and the server revoked them): a reload stays logged out.
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 async def test_the_demo_account_is_one_click_away_on_a_development_server(

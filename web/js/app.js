@@ -38,6 +38,7 @@ class App {
     this.notices = $("#notices");
     this.api.onToken = (token) => this.live.refreshed(token);
     this.api.onSignedOut = () => {
+      if (this._leaving) return; // the person logged out: no need to tell them
       this.signedOut();
       this.notify("You have been signed out. Log in again to continue.");
     };
@@ -293,7 +294,12 @@ class App {
   }
 
   async logout() {
-    await this.api.logout(); // signedOut() runs through onSignedOut
+    this._leaving = true;
+    try {
+      await this.api.logout();
+    } finally {
+      this._leaving = false;
+    }
     this.signedOut();
   }
 
