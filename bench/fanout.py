@@ -94,6 +94,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="peers measured on the same workload in the same run, for ratios "
         f"({','.join(PEERS)}; empty: none)",
     )
+    p.add_argument(
+        "--asgi-too",
+        action="store_true",
+        help="also measure Parley with uvicorn's own WebSocket protocol (the ASGI send "
+        "path), for a before/after of the prepared-frame write path in the same run",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--label", default="", help="a note for the history table")
     args = p.parse_args(argv)
@@ -133,6 +139,24 @@ def server_env(backing: Backing, prefix: str, secret: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def asgi_path(
+    stack: ExitStack, args: argparse.Namespace, env: dict[str, str], world: World, run_id: str
+) -> dict[str, Any]:
+    """Parley again with uvicorn's own WebSocket protocol: every frame through the ASGI
+    send chain, one write per frame (the write path before 0017), for a before/after in
+    one run."""
+    server = Server(
+        env | {"PARLEY_REDIS_PREFIX": f"{env['PARLEY_REDIS_PREFIX']}-asgi"},
+        args.workers,
+        DATA_DIR / f"server-{run_id}-asgi.log",
+        ws=None,
+    )
+    stack.callback(server.stop)
+    server.start()
+    log("Parley with the ASGI send path (before 0017):")
+    return sweep(stack, args, server, world, run_id, PARLEY)
 
 
 def fanout(
@@ -333,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             env = server_env(backing, f"bench-{run_id}", secrets.token_urlsafe(48))
             world, record["fanout"] = fanout(stack, args, env, run_id)
             record["peers"] = {}
+            if args.asgi_too:
+                record["peers"]["asgi"] = asgi_path(stack, args, env, world, run_id)
             for kind in args.peer_list:
                 try:
                     record["peers"][kind] = peer(stack, args, env, world, run_id, kind)

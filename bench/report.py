@@ -166,6 +166,7 @@ def fanout_section(fan: dict[str, Any]) -> list[str]:
 
 
 PEER_LABELS = {
+    "asgi": "Parley, ASGI send path (before 0017)",
     "node": "Node Socket.IO + @socket.io/redis-adapter",
     "python": "python-socketio + AsyncRedisManager",
 }
