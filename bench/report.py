@@ -225,7 +225,7 @@ def peers_section(rec: dict[str, Any]) -> list[str]:
                 ratio = (
                     f"{p['delivered_per_s_steady'] / s['delivered_per_s_steady']:.2f}, "
                     f"{p['latency']['p99'] / max(lat['p99'], 0.001):.1f}, "
-                    f"{_us_per_delivery(p) / _us_per_delivery(s):.1f}"
+                    f"{_us_per_delivery(p) / _us_per_delivery(s):.2g}"
                 )
             out.append(
                 f"| {name} | {s['rate']:g} | {_n(s['delivered_per_s_steady'])} "
