@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            ws="app.ws_protocol:ParleyWebSocketProtocol",  # frames written once (0017)
             ws_max_size=1024 * 1024,
             ws_per_message_deflate=False,  # memory per socket matters more than bandwidth
             ws_ping_interval=ready.ws_heartbeat,

@@ -12,6 +12,9 @@ makes users and rooms through REST, then:
    (each rate of --rate in turn, --duration seconds each); receivers measure delivered
    messages per second, end-to-end latency from the send timestamp in the body, and
    missing / duplicate / out-of-order seqs per connection.
+1b. peers (--peers node,python): the same workload against Node Socket.IO and
+   python-socketio (bench/peers/), each with --workers processes and the same Redis, so
+   the page can give Parley's figures as ratios measured in one run.
 2. idle: a fresh server; M authenticated, subscribed, idle connections; the server's
    RSS before and after.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import shlex
@@ -38,7 +42,8 @@ from typing import Any
 from app.cli import migrate
 from app.settings import Settings
 from bench import report
-from bench.loadgen import raise_nofile
+from bench.loadgen import PARLEY, SOCKETIO, raise_nofile
+from bench.peers.servers import LABELS, PEERS, PeerUnavailable, peer_server
 from bench.scenarios import (
     BenchError,
     World,
@@ -83,6 +88,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure a rate again (at most this many times) when other processes on the "
         f"machine used over {MAX_OTHER:g}%% of a core during it; the quietest attempt is kept",
     )
+    p.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="peers measured on the same workload in the same run, for ratios "
+        f"({','.join(PEERS)}; empty: none)",
+    )
+    p.add_argument(
+        "--asgi-too",
+        action="store_true",
+        help="also measure Parley with uvicorn's own WebSocket protocol (the ASGI send "
+        "path), for a before/after of the prepared-frame write path in the same run",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--label", default="", help="a note for the history table")
     args = p.parse_args(argv)
@@ -91,6 +108,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.publishers = args.publishers or 5 * args.rooms
+    args.peer_list = [x.strip() for x in args.peers.split(",") if x.strip()]
+    if unknown := set(args.peer_list) - set(PEERS):
+        p.error(f"unknown peers {sorted(unknown)}; known: {', '.join(PEERS)}")
     args.rates = [float(r) for r in str(args.rate).split(",") if r.strip()]
     if args.connections < 1 or args.rooms < 1 or not args.rates or args.duration <= 0:
         p.error("connections, rooms, rate and duration must be positive")
@@ -121,6 +141,24 @@ def server_env(backing: Backing, prefix: str, secret: str) -> dict[str, str]:
     return env
 
 
+def asgi_path(
+    stack: ExitStack, args: argparse.Namespace, env: dict[str, str], world: World, run_id: str
+) -> dict[str, Any]:
+    """Parley again with uvicorn's own WebSocket protocol: every frame through the ASGI
+    send chain, one write per frame (the write path before 0017), for a before/after in
+    one run."""
+    server = Server(
+        env | {"PARLEY_REDIS_PREFIX": f"{env['PARLEY_REDIS_PREFIX']}-asgi"},
+        args.workers,
+        DATA_DIR / f"server-{run_id}-asgi.log",
+        ws=None,
+    )
+    stack.callback(server.stop)
+    server.start()
+    log("Parley with the ASGI send path (before 0017):")
+    return sweep(stack, args, server, world, run_id, PARLEY)
+
+
 def fanout(
     stack: ExitStack, args: argparse.Namespace, env: dict[str, str], run_id: str
 ) -> tuple[World, dict[str, Any]]:
@@ -132,9 +170,30 @@ def fanout(
     stack.callback(server.stop)
     server.start()
     world = make_world(server.url, run_id, USERS, args.rooms)
+    return world, sweep(stack, args, server, world, run_id, PARLEY)
+
+
+def peer(
+    stack: ExitStack, args: argparse.Namespace, env: dict[str, str], world: World, run_id: str,
+    kind: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The same workload against a peer: same connections, rooms, rates and publishers."""
+    key = f"{env['PARLEY_REDIS_PREFIX']}-{kind}"
+    server = peer_server(kind, env, args.workers, DATA_DIR / f"server-{run_id}-{kind}.log", key)
+    stack.callback(server.stop)
+    server.start()
+    log(f"peer {LABELS[kind]}:")
+    return sweep(stack, args, server, world, run_id, SOCKETIO)
+
+
+def sweep(
+    stack: ExitStack, args: argparse.Namespace, server: Server, world: World, run_id: str,
+    protocol: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Open the receivers, publish at each rate in turn, then stop the server."""
     specs = world.specs(args.connections)
     log(f"fan-out: opening {args.connections} connections over {args.rooms} rooms")
-    opened = open_fleet(stack, server, specs, args.procs)
+    opened = open_fleet(stack, server, specs, args.procs, protocol)
     fleet = opened.pop("fleet")
     log(
         f"  {opened['connected']} open in {opened['open_seconds']:.1f} s; workers {opened['nodes']}"
@@ -167,7 +226,7 @@ def fanout(
     fleet.stop()
     sampler.stop()
     server.stop()
-    return world, {**opened, "steps": steps, "server_log": warnings_in(server.log_path)}
+    return {**opened, "steps": steps, "server_log": warnings_in(server.log_path)}
 
 
 def idle(
@@ -282,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 "workers",
                 "procs",
                 "publishers",
+                "peers",
             )
         },
         "machine": report.machine(nofile),
@@ -296,6 +356,15 @@ def main(argv: list[str] | None = None) -> int:
             migrate(Settings(database_url=backing.database_url, redis_url=backing.redis_url))
             env = server_env(backing, f"bench-{run_id}", secrets.token_urlsafe(48))
             world, record["fanout"] = fanout(stack, args, env, run_id)
+            record["peers"] = {}
+            if args.asgi_too:
+                record["peers"]["asgi"] = asgi_path(stack, args, env, world, run_id)
+            for kind in args.peer_list:
+                try:
+                    record["peers"][kind] = peer(stack, args, env, world, run_id, kind)
+                except (PeerUnavailable, BenchError, RuntimeError, TimeoutError) as exc:
+                    log(f"peer {kind} not measured: {exc}")
+                    record["peers"][kind] = {"error": str(exc)}
             if args.idle:
                 record["idle"] = idle(stack, args, env, world, run_id)
     except KeyboardInterrupt:
@@ -305,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"failed: {exc}; everything started was stopped")
         return 1
     record["seconds"] = time.monotonic() - started
+    (DATA_DIR / f"record-{run_id}.json").write_text(json.dumps(record, default=str))
     report.write(args.out, record)
     log(f"wrote {args.out}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import queue
 import re
 import resource
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import uvloop
 
+from bench.sioclient import Sio, sio_connect
 from bench.wsclient import WsClient, WsError, authenticate, connect, subscribe
 
 # The message frame as the server serializes it (pydantic, no spaces); the publisher puts
@@ -31,6 +33,7 @@ _FIELDS = re.compile(rb'"seq":(\d+),.*?"body":"bench (\d+)', re.S)
 BODY_PREFIX = "bench "
 
 Spec = tuple[str, str]  # (access token, channel)
+PARLEY, SOCKETIO = "parley", "socketio"  # what the server under test speaks
 if TYPE_CHECKING:
     Out: TypeAlias = MpQueue[tuple[Any, ...]]
 else:
@@ -122,22 +125,42 @@ class OpenStats:
     nodes: Counter[str] = field(default_factory=Counter)
 
 
-async def _open(tr: Tracker, token: str, host: str, port: int, st: OpenStats) -> None:
-    for attempt in range(3):
-        client: WsClient | None = None
+async def _join(tr: Tracker, token: str, host: str, port: int, protocol: str) -> WsClient:
+    """Open, authenticate and subscribe one receiver; its frames go to the tracker."""
+    if protocol == SOCKETIO:  # a peer: no auth, no history; seqs start at 1 every step
+        sio = await sio_connect(host, port)
         try:
-            client = await connect(host, port)
-            hello = await authenticate(client, token)
-            sub = await subscribe(client, tr.channel)
-            tr.client, tr.node = client, str(hello.get("node", "?"))
-            tr.reset(int(sub.get("head", 0)))
-            client.fast = tr.on_text
+            joined = await sio.call("join", tr.channel)
+        except BaseException:
+            sio.client.close()
+            raise
+        tr.client, tr.node = sio.client, str(joined.get("node", "?"))
+        tr.reset(0)
+        sio.on_event = tr.on_text
+        return sio.client
+    client = await connect(host, port)
+    try:
+        hello = await authenticate(client, token)
+        sub = await subscribe(client, tr.channel)
+    except BaseException:
+        client.close()
+        raise
+    tr.client, tr.node = client, str(hello.get("node", "?"))
+    tr.reset(int(sub.get("head", 0)))
+    client.fast = tr.on_text
+    return client
+
+
+async def _open(
+    tr: Tracker, token: str, host: str, port: int, st: OpenStats, protocol: str
+) -> None:
+    for attempt in range(3):
+        try:
+            await _join(tr, token, host, port, protocol)
             st.connected += 1
             st.nodes[tr.node] += 1
             return
         except (OSError, TimeoutError, WsError, ValueError) as exc:
-            if client is not None:
-                client.close()
             reason = type(exc).__name__ + ": " + str(exc)[:80]
             if attempt == 2:
                 st.failed[reason] += 1
@@ -147,7 +170,14 @@ async def _open(tr: Tracker, token: str, host: str, port: int, st: OpenStats) ->
 
 
 async def _receivers(
-    proc: int, host: str, port: int, specs: list[Spec], ctl: Out, out: Out, concurrency: int
+    proc: int,
+    host: str,
+    port: int,
+    specs: list[Spec],
+    ctl: Out,
+    out: Out,
+    concurrency: int,
+    protocol: str,
 ) -> None:
     lat = Latencies()
     trackers = [Tracker(channel, lat) for _, channel in specs]
@@ -156,7 +186,7 @@ async def _receivers(
 
     async def one(tr: Tracker, token: str) -> None:
         async with gate:
-            await _open(tr, token, host, port, st)
+            await _open(tr, token, host, port, st, protocol)
 
     started = time.monotonic()
     await asyncio.gather(*(one(tr, tok) for tr, (tok, _) in zip(trackers, specs, strict=True)))
@@ -230,13 +260,20 @@ def _report(trackers: list[Tracker], finals: dict[str, int], lat: Latencies) -> 
 
 
 def receiver_main(
-    proc: int, host: str, port: int, specs: list[Spec], ctl: Out, out: Out, concurrency: int
+    proc: int,
+    host: str,
+    port: int,
+    specs: list[Spec],
+    ctl: Out,
+    out: Out,
+    concurrency: int,
+    protocol: str = PARLEY,
 ) -> None:
     """Entry point of a receiver process."""
     raise_nofile()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator handles Ctrl-C
     try:
-        uvloop.run(_receivers(proc, host, port, specs, ctl, out, concurrency))
+        uvloop.run(_receivers(proc, host, port, specs, ctl, out, concurrency, protocol))
     except Exception as exc:
         out.put(("failed", proc, repr(exc)))
         raise
@@ -276,12 +313,30 @@ def _on_publisher_frame(state: PubState, frame: dict[str, Any]) -> None:
     state.settle()
 
 
+def _on_sio_ack(state: PubState, ref: str, answer: Any, now: int) -> None:
+    sent = state.sent_ns.pop(ref, None)
+    if sent is not None:
+        state.acked += 1
+        state.last_ack = now
+        state.ack_us.append((now - sent) // 1000)
+    state.settle()
+
+
 async def _publish(
-    host: str, port: int, pubs: list[Spec], rate: float, duration: float, tag: str
+    host: str,
+    port: int,
+    pubs: list[Spec],
+    rate: float,
+    duration: float,
+    tag: str,
+    protocol: str = PARLEY,
 ) -> dict[str, Any]:
     state = PubState()
+    seqs: Counter[str] = Counter()  # a peer's seqs: the publisher numbers each channel
 
-    async def one(token: str, channel: str) -> tuple[WsClient, str]:
+    async def one(token: str, channel: str) -> tuple[WsClient | Sio, str]:
+        if protocol == SOCKETIO:
+            return await sio_connect(host, port), channel
         client = await connect(host, port)
         client.on_frame = lambda frame: _on_publisher_frame(state, frame)
         await authenticate(client, token)
@@ -304,11 +359,16 @@ async def _publish(
             ref = f"p{i}"
             ns = time.time_ns()
             state.sent_ns[ref] = ns
-            frame = (
-                f'{{"type":"send","ref":"{ref}","channel":"{channel}",'
-                f'"client_id":"{tag}-{i}","body":"{BODY_PREFIX}{ns}"}}'
-            )
-            client.send_raw(frame.encode())
+            if isinstance(client, Sio):
+                seqs[channel] += 1
+                message = {"channel": channel, "seq": seqs[channel], "body": f"{BODY_PREFIX}{ns}"}
+                client.emit("send", message, functools.partial(_on_sio_ack, state, ref))
+            else:
+                frame = (
+                    f'{{"type":"send","ref":"{ref}","channel":"{channel}",'
+                    f'"client_id":"{tag}-{i}","body":"{BODY_PREFIX}{ns}"}}'
+                )
+                client.send_raw(frame.encode())
             i += 1
         await asyncio.sleep(0.002)
     send_seconds = loop.time() - start
@@ -316,9 +376,10 @@ async def _publish(
     state.settle()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(state.answered.wait(), 30)
-    closed = Counter(str(c.close_code) for c, _ in clients if c.close_code is not None)
-    for client, _ in clients:
-        client.close()
+    raw = [c.client if isinstance(c, Sio) else c for c, _ in clients]
+    closed = Counter(str(c.close_code) for c in raw if c.close_code is not None)
+    for c in raw:
+        c.close()
     return {
         "sent": total,
         "publishers": len(clients),
@@ -327,7 +388,7 @@ async def _publish(
         "errors": dict(state.errors),
         "closed": dict(closed),
         "ack_us": state.ack_us.tobytes(),
-        "heads": state.heads,
+        "heads": dict(seqs) if protocol == SOCKETIO else state.heads,
         "send_seconds": send_seconds,
         "max_lag": max_lag,
         "wall_start": wall_start,
@@ -337,13 +398,21 @@ async def _publish(
 
 
 def publisher_main(
-    host: str, port: int, pubs: list[Spec], rate: float, duration: float, tag: str, out: Out
+    host: str,
+    port: int,
+    pubs: list[Spec],
+    rate: float,
+    duration: float,
+    tag: str,
+    out: Out,
+    protocol: str = PARLEY,
 ) -> None:
     """Entry point of the publisher process: one step at a fixed rate, then the result."""
     raise_nofile()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        out.put(("published", 0, uvloop.run(_publish(host, port, pubs, rate, duration, tag))))
+        result = uvloop.run(_publish(host, port, pubs, rate, duration, tag, protocol))
+        out.put(("published", 0, result))
     except Exception as exc:
         out.put(("failed", -1, repr(exc)))
         raise

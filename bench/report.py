@@ -165,6 +165,96 @@ def fanout_section(fan: dict[str, Any]) -> list[str]:
     return out
 
 
+PEER_LABELS = {
+    "asgi": "Parley, ASGI send path (before 0017)",
+    "node": "Node Socket.IO + @socket.io/redis-adapter",
+    "python": "python-socketio + AsyncRedisManager",
+}
+
+
+def _kept_up(s: dict[str, Any]) -> bool:
+    """p99 < 100 ms, nothing missing or duplicated, and delivery kept up with the offer.
+    Order is not required here: the peers do not order sends across publishers."""
+    return (
+        s["missing"] == 0
+        and s["dups"] == 0
+        and not s["closed"]
+        and s["latency"]["p99"] < TARGET_P99_MS
+        and s["delivered_per_s_steady"] >= 0.95 * s["offered_per_s"]
+    )
+
+
+def _best(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    ok = [s for s in steps if _kept_up(s)]
+    return max(ok, key=lambda s: s["delivered_per_s_steady"]) if ok else None
+
+
+def _us_per_delivery(s: dict[str, Any]) -> float:
+    d = s["delivered_per_s_steady"]
+    return s["resources"].get("cpu_server", 0.0) * 1e4 / d if d and d > 0 else math.nan
+
+
+def peers_section(rec: dict[str, Any]) -> list[str]:
+    """Parley beside the peers measured in this run, as ratios (a ratio from one run on a
+    shared machine means more than any absolute figure)."""
+    systems: list[tuple[str, dict[str, Any]]] = [("**Parley**", rec["fanout"])]
+    for kind, fan in rec.get("peers", {}).items():
+        systems.append((PEER_LABELS.get(kind, kind), fan))
+    out = [
+        "Same workload, same run, one after another: the same receivers (connections, rooms, "
+        "load-generator processes), publishers and rates; each server with "
+        f"{rec['args']['workers']} worker processes and the same Redis. The peers store "
+        "nothing and acknowledge a send once it is handed to the adapter; Parley's ack means "
+        "stored in PostgreSQL. Peers number sends per channel in the publisher and do not "
+        "order across publishers, so their out-of-order count is informative only.",
+        "",
+        "| System | Rate (msg/s) | Delivered/s steady (of offered) | p50 / p99 (ms) "
+        "| Missing / dup / ooo | Acks p99 (ms) | Server CPU (% of a core) "
+        "| Server CPU µs per delivery | Parley ÷ this: deliveries/s, p99, CPU µs |",
+        "| " + " | ".join(["---"] * 9) + " |",
+    ]
+    parley = {s["rate"]: s for s in rec["fanout"]["steps"]}
+    for name, fan in systems:
+        if "error" in fan:
+            out.append(f"| {name} | not measured: {fan['error']} |" + " |" * 7)
+            continue
+        for s in fan["steps"]:
+            lat, p = s["latency"], parley.get(s["rate"])
+            ratio = "-"
+            if p is not None and fan is not rec["fanout"] and s["delivered_per_s_steady"] > 0:
+                ratio = (
+                    f"{p['delivered_per_s_steady'] / s['delivered_per_s_steady']:.2f}, "
+                    f"{p['latency']['p99'] / max(lat['p99'], 0.001):.1f}, "
+                    f"{_us_per_delivery(p) / _us_per_delivery(s):.2g}"
+                )
+            out.append(
+                f"| {name} | {s['rate']:g} | {_n(s['delivered_per_s_steady'])} "
+                f"({_n(s['offered_per_s'])}) | {_ms(lat['p50'])} / {_ms(lat['p99'])} "
+                f"| {s['missing']} / {s['dups']} / {s['ooo']} | {_ms(s['ack']['p99'])} "
+                f"| {s['resources'].get('cpu_server', 0):.0f} | {_us_per_delivery(s):.0f} "
+                f"| {ratio} |"
+            )
+    out += [
+        "",
+        "Best rate each system kept up with at p99 < 100 ms, nothing lost or duplicated:",
+        "",
+    ]
+    mine = _best(rec["fanout"]["steps"])
+    for name, fan in systems:
+        best = None if "error" in fan else _best(fan["steps"])
+        if best is None:
+            out.append(f"- {name}: none of the rates measured")
+            continue
+        line = (
+            f"- {name}: {_n(best['delivered_per_s_steady'])} deliveries/s at {best['rate']:g} msg/s"
+        )
+        if fan is not rec["fanout"]:
+            got = mine["delivered_per_s_steady"] if mine else 0.0
+            line += f"; Parley ÷ this: {got / best['delivered_per_s_steady']:.2f}"
+        out.append(line)
+    return out
+
+
 def idle_section(idle: dict[str, Any]) -> list[str]:
     r = idle["resources"]
     out = [
@@ -317,6 +407,8 @@ def write(path: Path, rec: dict[str, Any]) -> None:
     ]
     if "fanout" in rec:
         lines += ["## Fan-out", "", *fanout_section(rec["fanout"]), ""]
+    if rec.get("peers") and "fanout" in rec:
+        lines += ["## Peers in the same run (ratios)", "", *peers_section(rec), ""]
     if rec.get("idle"):
         lines += ["## Idle connections (memory)", "", *idle_section(rec["idle"]), ""]
     lines += [

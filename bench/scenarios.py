@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.loadgen import Out, Spec, publisher_main, receiver_main
+from bench.loadgen import PARLEY, Out, Spec, publisher_main, receiver_main
 from bench.server import Sampler, Server
 
 CTX = mp.get_context("spawn")
@@ -87,7 +87,10 @@ def make_world(url: str, tag: str, users: int, rooms: int) -> World:
 class Fleet:
     """Receiver processes, each owning a slice of the connections, and their mailbox."""
 
-    def __init__(self, stack: ExitStack, server: Server, specs: list[Spec], procs: int) -> None:
+    def __init__(
+        self, stack: ExitStack, server: Server, specs: list[Spec], procs: int, protocol: str
+    ) -> None:
+        self.protocol = protocol
         self.out: Out = CTX.Queue()
         self.ctls: list[Out] = []
         self.procs: list[SpawnProcess] = []
@@ -100,7 +103,7 @@ class Fleet:
             ctl: Out = CTX.Queue()
             p = CTX.Process(
                 target=receiver_main,
-                args=(i, "127.0.0.1", server.port, chunk, ctl, self.out, 64),
+                args=(i, "127.0.0.1", server.port, chunk, ctl, self.out, 64, protocol),
                 name=f"bench-recv-{i}",
             )
             p.start()
@@ -175,8 +178,10 @@ class Fleet:
         self.terminate()
 
 
-def open_fleet(stack: ExitStack, server: Server, specs: list[Spec], procs: int) -> dict[str, Any]:
-    fleet = Fleet(stack, server, specs, procs)
+def open_fleet(
+    stack: ExitStack, server: Server, specs: list[Spec], procs: int, protocol: str = PARLEY
+) -> dict[str, Any]:
+    fleet = Fleet(stack, server, specs, procs, protocol)
     ready = fleet.wait("ready", procs, 120 + len(specs) / 20)
     nodes: Counter[str] = Counter()
     failed: Counter[str] = Counter()
@@ -221,13 +226,15 @@ def run_step(
     tag: str,
     publishers: int,
 ) -> dict[str, Any]:
-    bases = world.heads(server.url)
+    peer = fleet.protocol != PARLEY
+    # A peer stores nothing: its publisher numbers each channel from 1 every step.
+    bases = {f"room:{r}": 0 for r in world.rooms} if peer else world.heads(server.url)
     fleet.broadcast(("reset", bases))
     fleet.wait("reset", len(fleet.procs), 60)
     pubs = [(world.tokens[i % len(world.tokens)], world.channel(i)) for i in range(publishers)]
     pub = CTX.Process(
         target=publisher_main,
-        args=("127.0.0.1", server.port, pubs, rate, duration, tag, fleet.out),
+        args=("127.0.0.1", server.port, pubs, rate, duration, tag, fleet.out, fleet.protocol),
         name="bench-pub",
     )
     pub.start()
@@ -238,7 +245,7 @@ def run_step(
         pub.join(10)
         if pub.is_alive():
             pub.kill()
-    finals = stable_heads(world, server.url)
+    finals = bases | published["heads"] if peer else stable_heads(world, server.url)
     expected = sum(
         finals[ch] - bases[ch] for channels in fleet.expected_channels for ch in channels
     )

@@ -26,6 +26,7 @@ DATA_DIR = ROOT / "var" / "bench"
 MACHINE_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/0"
 BENCH_DATABASE = "parley_bench"
+WS_PROTOCOL = "app.ws_protocol:ParleyWebSocketProtocol"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 
 
@@ -115,6 +116,9 @@ class Server:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # uvicorn's WebSocket protocol: Parley's (frames written once, 0017), or None for
+    # uvicorn's default, the plain ASGI send path (what `--asgi-too` measures beside it).
+    ws: str | None = WS_PROTOCOL
 
     @property
     def url(self) -> str:
@@ -126,6 +130,7 @@ class Server:
             sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
             "--no-access-log", "--log-level", "warning",
+            *(["--ws", self.ws] if self.ws else []),
             "--ws-max-size", str(1024 * 1024), "--ws-per-message-deflate", "false",
             "--ws-ping-interval", "25", "--ws-ping-timeout", "25",
             "--timeout-graceful-shutdown", "5",

@@ -219,8 +219,16 @@ class WsClient(asyncio.Protocol):
         self._abort()
 
 
-async def connect(host: str, port: int, path: str = "/ws", within: float = 10.0) -> WsClient:
-    """Open a WebSocket to host:port (loopback only: this is a load generator)."""
+async def connect(
+    host: str,
+    port: int,
+    path: str = "/ws",
+    within: float = 10.0,
+    prepare: Callable[[WsClient], None] | None = None,
+) -> WsClient:
+    """Open a WebSocket to host:port (loopback only: this is a load generator). `prepare`
+    sees the client before the upgrade request goes out, so hooks it installs see even a
+    frame that arrives in the same read as the 101 answer."""
     if not host.startswith("127.") and host not in ("localhost", "::1"):
         raise ValueError(f"the load generator only targets loopback addresses, not {host}")
     loop = asyncio.get_running_loop()
@@ -231,6 +239,8 @@ async def connect(host: str, port: int, path: str = "/ws", within: float = 10.0)
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     assert proto.transport is not None
+    if prepare is not None:
+        prepare(proto)
     proto.transport.write(request.encode())
     try:
         await asyncio.wait_for(proto.handshake, within)

@@ -10,11 +10,12 @@ and replay later from the stream) at once, with memory bounded either way.
 from __future__ import annotations
 
 import asyncio
+import struct
 import uuid
 from collections import deque
 from collections.abc import Callable
 from enum import IntEnum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from domain.events import UserRef
 
@@ -43,6 +44,40 @@ class Outgoing(NamedTuple):
     text: str
     event_id: str | None = None
     type: str | None = None
+    # The WebSocket frame carrying `text`, when built once for every subscriber (fan-out);
+    # empty: built when written (`ws_frame`).
+    wire: bytes = b""
+
+
+def text_frame(text: str) -> bytes:
+    """`text` as one final, unmasked WebSocket text frame (RFC 6455 §5.2): what a server
+    sends, identical for every client, so a fan-out builds it once."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+
+def ws_frame(frame: Outgoing) -> bytes:
+    return frame.wire or text_frame(frame.text)
+
+
+class FrameSink(Protocol):
+    """Where a WebSocket connection's frames go when they can go straight to the socket
+    (realtime/ws.py; the server's side is app/ws_protocol.py): prepared frame bytes, written
+    in the order given. `writable` is False once the transport's buffer is above its
+    high-water mark (or the socket is closing); `wait_writable` returns when it drained
+    below the low-water mark, or the socket is gone. `write` raises ConnectionError once the
+    socket is closing."""
+
+    def writable(self) -> bool: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    async def wait_writable(self) -> None: ...
 
 
 class LatestSlot:
@@ -67,6 +102,14 @@ class Connection:
     refuses when full and the caller replays later, once `on_drained` fires. `put` waits
     for room instead; only replay uses it, so a long replay is paced by the client rather
     than refused.
+
+    With a `sink` (a WebSocket whose server exposes one) a frame offered while nothing is
+    queued and the socket is writable is written at once, in the caller's turn: no task
+    hop, no wake-up. Otherwise it is queued, and `pump` writes everything queued in one
+    write when the socket can take it. Order holds because a frame is written directly only
+    when nothing is queued, and `pump` writes what it takes before it yields. The outbox
+    bound and the overflow policies apply to what is queued, which is what a backed-up
+    socket accumulates; the transport's own buffer stays near its high-water mark.
     """
 
     __slots__ = (
@@ -80,6 +123,7 @@ class Connection:
         "limit",
         "listen_only",
         "on_drained",
+        "sink",
         "user",
     )
 
@@ -102,17 +146,31 @@ class Connection:
         self._closed = asyncio.Event()
         # Called once the queue has drained to half after a droppable offer was refused.
         self.on_drained: Callable[[], None] | None = None
+        self.sink: FrameSink | None = None
+
+    def _direct(self, frame: Outgoing) -> bool:
+        """Write `frame` now if nothing is queued and the socket can take it."""
+        sink = self.sink
+        if sink is None or self._queue or not sink.writable():
+            return False
+        sink.write(ws_frame(frame))
+        return True
 
     def offer(self, frame: Outgoing | str) -> None:
         if self.close_code is not None:
             return
+        out = frame if isinstance(frame, Outgoing) else Outgoing(frame)
+        if self._direct(out):
+            return
         if len(self._queue) >= self.limit:
             self.close(CloseCode.too_slow)
             return
-        self._push(frame if isinstance(frame, Outgoing) else Outgoing(frame))
+        self._push(out)
 
     def offer_latest(self, slot: LatestSlot, frame: Outgoing) -> None:
         if self.close_code is not None:
+            return
+        if not slot.queued and self._direct(frame):
             return
         slot.frame = frame
         if not slot.queued:
@@ -122,6 +180,8 @@ class Connection:
     def offer_droppable(self, frame: Outgoing) -> bool:
         """Queue unless full; False (nothing queued) when full."""
         if self.close_code is not None:
+            return True
+        if self._direct(frame):
             return True
         if len(self._queue) >= self.limit:
             self._room.clear()
@@ -134,7 +194,9 @@ class Connection:
             self._room.clear()
             await self._room.wait()
         if self.close_code is None:
-            self._push(frame if isinstance(frame, Outgoing) else Outgoing(frame))
+            out = frame if isinstance(frame, Outgoing) else Outgoing(frame)
+            if not self._direct(out):
+                self._push(out)
 
     def _push(self, item: Outgoing | LatestSlot) -> None:
         self._queue.append(item)
@@ -163,6 +225,46 @@ class Connection:
                     continue
                 return frame
             return item
+
+    async def pump(self, sink: FrameSink) -> None:
+        """Write what is queued to `sink` until the connection closes: everything queued in
+        one write, then wait while the socket is backed up. Ends like `next` (None there):
+        at once for 4008, after what was queued for any other close. Raises what
+        `sink.write` raises once the socket is gone."""
+        while True:
+            if self.close_code is CloseCode.too_slow:
+                return
+            queue = self._queue
+            if not queue:
+                if self.close_code is not None:
+                    return
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            if not sink.writable():
+                # Backed up: wait until it drained before taking anything, so the queue
+                # keeps its bound. Still not writable after that: the socket is closing,
+                # and the write below raises (ending this loop) rather than spinning.
+                await sink.wait_writable()
+                if sink.writable():
+                    continue  # from the top: it may have been closed meanwhile
+            frames = []
+            while queue:
+                item = queue.popleft()
+                if isinstance(item, LatestSlot):
+                    item.queued = False
+                    frame, item.frame = item.frame, None
+                    if frame is None:
+                        continue
+                    item = frame
+                frames.append(item.wire or text_frame(item.text))
+            if frames:
+                sink.write(b"".join(frames) if len(frames) > 1 else frames[0])
+            # After the write: what on_drained sets going must come after what was queued.
+            if not self._room.is_set():
+                self._room.set()
+                if self.on_drained is not None:
+                    self.on_drained()
 
     def pending(self) -> int:
         return len(self._queue)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.events import decode
 from domain.tasks import spawn
 from realtime.channels import Delivery
-from realtime.connection import Outgoing
+from realtime.connection import Outgoing, text_frame
 
 if TYPE_CHECKING:
     from realtime.hub import Hub
@@ -114,13 +114,18 @@ class OrderedDelivery:
         if items is not None:
             try:
                 decoded = [decode(item) for item in items]
-                return [(h.seq or 0, Outgoing(frame, str(h.seq), h.type)) for h, frame in decoded]
+                return [
+                    (h.seq or 0, Outgoing(frame, str(h.seq), h.type, text_frame(frame)))
+                    for h, frame in decoded
+                ]
             except ValueError:
                 log.warning("unreadable history entry; using storage", extra={"channel": ch.name})
         assert ch.kind.load is not None
         async with self._sessions() as session:
             rows = await ch.kind.load(session, ch.key, after, upto)
-        return [(seq, Outgoing(frame, str(seq), "message")) for seq, frame in rows]
+        return [
+            (seq, Outgoing(frame, str(seq), "message", text_frame(frame))) for seq, frame in rows
+        ]
 
     async def check_heads(self) -> None:
         """Compare every local ordered channel's position with storage; fill what was

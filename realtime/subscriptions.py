@@ -10,7 +10,7 @@ from broker import PresenceEntry
 from domain.events import EventHeader
 from domain.revocations import RevokeReason
 from realtime.channels import ChannelKind
-from realtime.connection import Connection, LatestSlot, Outgoing
+from realtime.connection import Connection, LatestSlot, Outgoing, text_frame
 from realtime.sequencer import Sequencer
 
 
@@ -52,12 +52,14 @@ NO_HEADER = EventHeader(origin="", type="")
 
 
 def outgoing(header: EventHeader, frame: str) -> Outgoing:
+    """The one frame every local subscriber gets, its WebSocket bytes built here, once."""
+    wire = text_frame(frame)
     if header.seq is not None:
-        return Outgoing(frame, str(header.seq), header.type)
+        return Outgoing(frame, str(header.seq), header.type, wire)
     if header.version is not None:
-        return Outgoing(frame, str(header.version), header.type)
+        return Outgoing(frame, str(header.version), header.type, wire)
     if header.stream is not None:
         # SSE writes it as `<last seq>/<stream>:<index>` (realtime/sse.py), so a browser's
         # Last-Event-ID resumes both the durable seq and the answer in flight.
-        return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
-    return Outgoing(frame, None, header.type)
+        return Outgoing(frame, f"{header.stream}:{header.index}", header.type, wire)
+    return Outgoing(frame, None, header.type, wire)

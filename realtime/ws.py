@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import cast
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -25,13 +26,15 @@ from domain.failures import classify
 from domain.tasks import supervise
 from edge.services import Services, services_of
 from realtime import bot_frames, study_frames  # noqa: F401 - register their frames
-from realtime.connection import CloseCode, Connection
+from realtime.connection import CloseCode, Connection, FrameSink
 from realtime.deps import hub_of
 from realtime.frames import ErrorFrame, HelloFrame, dump
 from realtime.session_core import SessionCore
 from realtime.ws_session import WsSession, feed, limits, receive_until
 
 log = logging.getLogger("parley.ws")
+# The ASGI scope extension through which the server offers a prepared-frame writer.
+FRAMES_EXTENSION = "parley.frames"
 router = APIRouter()
 
 
@@ -51,6 +54,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     hub = session.hub
     conn = session.conn
+    conn.sink = frame_sink(websocket)
     hub.register(conn)
     conn.offer(dump(HelloFrame(node=hub.node, user=conn.user, heartbeat=settings.ws_heartbeat)))
     # Supervised: a loop that dies of a bug is logged once (with its traceback) and the
@@ -81,7 +85,19 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _close(websocket, conn.close_code or CloseCode.normal)
 
 
+def frame_sink(websocket: WebSocket) -> FrameSink | None:
+    """The server's prepared-frame writer (app/ws_protocol.py), if it offers one."""
+    extension = (websocket.scope.get("extensions") or {}).get(FRAMES_EXTENSION)
+    writer = extension.get("writer") if isinstance(extension, dict) else None
+    return cast(FrameSink, writer) if writer is not None else None
+
+
 async def _send_loop(websocket: WebSocket, conn: Connection) -> None:
+    if conn.sink is not None:
+        # Frames go straight to the socket when it is writable (Connection.offer); this
+        # task only writes what queued up while it was backed up, in one write.
+        await conn.pump(conn.sink)
+        return
     while (frame := await conn.next()) is not None:
         await websocket.send_text(frame.text)
 

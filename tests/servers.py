@@ -126,11 +126,16 @@ def free_port() -> int:
         return port
 
 
+# What `parley serve` runs: uvicorn's protocol plus the prepared-frame writer (0017).
+WS_PROTOCOL = "app.ws_protocol:ParleyWebSocketProtocol"
+
+
 def uvicorn_config(settings: Settings, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
         port=port,
+        ws=WS_PROTOCOL,
         ws_max_size=1024 * 1024,
         ws_per_message_deflate=False,
         log_config=None,
@@ -245,7 +250,7 @@ class ServerProcess:
         cmd = [
             sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", str(self.workers), "--no-access-log",
+            "--workers", str(self.workers), "--no-access-log", "--ws", WS_PROTOCOL,
             "--ws-max-size", str(1024 * 1024), "--ws-per-message-deflate", "false",
             "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip

@@ -7,6 +7,7 @@ import itertools
 import json
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,3 +182,53 @@ class WsClient:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+class Socket:
+    """A socket's write side as the connection sees it: it records every write and can be
+    backed up (paused) and drained (resumed) like a transport past its high-water mark."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.paused = False
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+
+    def writable(self) -> bool:
+        return not self.paused
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    async def wait_writable(self) -> None:
+        await self._resumed.wait()
+
+    def pause(self) -> None:
+        self.paused = True
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self.paused = False
+        self._resumed.set()
+
+    def texts(self) -> list[str]:
+        """Every text frame written, in order (server frames: unmasked)."""
+        data = b"".join(self.writes)
+        out, pos = [], 0
+        while pos < len(data):
+            assert data[pos] == 0x81, "a final text frame"
+            size, head = data[pos + 1], 2
+            if size == 126:
+                size, head = int.from_bytes(data[pos + 2 : pos + 4], "big"), 4
+            elif size == 127:
+                size, head = int.from_bytes(data[pos + 2 : pos + 10], "big"), 10
+            out.append(data[pos + head : pos + head + size].decode())
+            pos += head + size
+        return out
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll in-process state that has no event to wait on, with a deadline."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - plain state, no event to await
+            await asyncio.sleep(0.001)

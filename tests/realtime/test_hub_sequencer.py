@@ -26,9 +26,10 @@ from domain.chat import message_event
 from domain.events import MessageEvent, TypingEvent, UserRef, encode
 from models import Membership, Message, Room, RoomKind, User
 from models.db import make_sessionmaker
-from realtime.connection import Connection, Outgoing
+from realtime.connection import CloseCode, Connection, Outgoing
 from realtime.hub import Hub
 from realtime.subscriptions import ChannelState
+from tests.support import Socket, until
 
 WITHIN = 5.0
 OTHER_NODE = "other-node"
@@ -416,3 +417,41 @@ async def test_an_event_storage_does_not_have_does_not_keep_the_hub_querying_sto
     assert await messages_of(conn, 1) == frames(events, 2)
     await settled(hub, world.channel)
     assert conn.pending() == 0
+
+
+async def test_replay_and_live_reach_a_direct_write_socket_in_order_through_its_pauses(
+    hub: Hub, world: World
+) -> None:
+    """The direct write path (frames straight to a writable socket) with a socket that backs
+    up during the replay: replayed and live frames still arrive once each, in seq order."""
+    events = await world.store(1, 2, 3, 4, 5)
+    events |= await world.store(6, bump_head=False)
+    conn = Connection(world.ref, limit=1000)
+    socket = Socket()
+    conn.sink = socket
+    hub.register(conn)
+    pump = asyncio.create_task(conn.pump(socket))
+    socket.pause()
+    subscribing = asyncio.create_task(hub.subscribe(conn, world.channel, 2, "r1"))
+    await until(lambda: conn.pending() >= 2 or subscribing.done())
+    assert hub.channels[world.channel].subs[conn.id].backlog is not None
+    deliver(hub, events[3])
+    deliver(hub, events[6])
+    socket.resume()  # writable mid-replay: live frames must still wait for the replay
+    deliver(hub, events[5])
+    await asyncio.wait_for(subscribing, WITHIN)
+    deliver(hub, events[4])
+    socket.pause()
+    events |= await world.store(7)
+    deliver(hub, events[7])
+    socket.resume()
+    events |= await world.store(8)
+    deliver(hub, events[8])
+    await settled(hub, world.channel)
+    await until(lambda: not conn.pending())
+    texts = socket.texts()
+    assert [json.loads(t)["type"] for t in texts[:2]] == ["subscribed", "presence"]
+    messages = [t for t in texts if json.loads(t)["type"] == "message"]
+    assert messages == frames(events, 3, 4, 5, 6, 7, 8)
+    conn.close(CloseCode.normal)
+    await asyncio.wait_for(pump, WITHIN)

@@ -1,0 +1,80 @@
+"""app/ws_protocol.py: uvicorn's WebSocket protocol plus a writer of prepared frames,
+exercised through a real uvicorn server and a real WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from app.ws_protocol import EXTENSION
+from realtime.connection import text_frame
+from tests.servers import WS_PROTOCOL, free_port
+from tests.support import until
+
+Scope = dict[str, Any]
+
+
+class Endpoint:
+    """A bare ASGI WebSocket endpoint that writes through the extension, then the ASGI
+    send, then closes, and records what the writer said afterwards."""
+
+    def __init__(self) -> None:
+        self.extension_seen = False
+        self.after_close: list[object] = []
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        assert scope["type"] == "websocket"
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        writer = scope["extensions"][EXTENSION]["writer"]
+        self.extension_seen = True
+        assert writer.writable()
+        writer.write(text_frame("one") + text_frame("two"))  # one write, two frames
+        await send({"type": "websocket.send", "text": "three"})  # interleaves whole
+        writer.write(text_frame("x" * 70_000))  # a 64-bit length
+        await send({"type": "websocket.close", "code": 4008})
+        self.after_close.append(writer.writable())
+        try:
+            writer.write(text_frame("after the close"))
+        except ConnectionError:
+            self.after_close.append("refused")
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[Endpoint, str]]:
+    endpoint = Endpoint()
+    port = free_port()
+    config = uvicorn.Config(
+        endpoint, host="127.0.0.1", port=port, ws=WS_PROTOCOL, lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    await until(lambda: server.started, within=15)
+    yield endpoint, f"ws://127.0.0.1:{port}/"
+    server.should_exit = True
+    await asyncio.wait_for(task, 15)
+
+
+async def test_prepared_frames_arrive_whole_and_in_order_with_asgi_frames_and_the_close(
+    served: tuple[Endpoint, str],
+) -> None:
+    endpoint, url = served
+    got: list[str] = []
+    async with connect(url, max_size=None) as ws:
+        with contextlib.suppress(ConnectionClosed):
+            async with asyncio.timeout(10):
+                while True:
+                    got.append(str(await ws.recv()))
+    assert endpoint.extension_seen
+    assert got == ["one", "two", "three", "x" * 70_000]
+    assert ws.close_code == 4008
+    # Nothing may follow a close frame: the writer says so instead of writing.
+    assert endpoint.after_close == [False, "refused"]
