@@ -128,11 +128,12 @@ class BoardPublisher:
             json.dumps({str(u): list(v) for u, v in standings.items()}),
             _RANKS_TTL,
         )
-        await b.publish(board.channel, encode(snapshot, b.node))
+        events = [encode(snapshot, b.node)]
         for user_id, (rank, score) in standings.items():
             if previous.get(str(user_id)) != [rank, score]:
                 event = RankEvent(channel=board.channel, version=version, rank=rank, score=score)
-                await b.publish(board.channel, encode(event, b.node, to=user_id))
+                events.append(encode(event, b.node, to=user_id))
+        await b.publish_many(board.channel, events)  # the board first, one round trip
         return version
 
 
