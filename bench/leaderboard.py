@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import uvloop
 
 from app.cli import migrate
@@ -438,9 +439,11 @@ def run(stack: ExitStack, args: argparse.Namespace, run_id: str) -> dict[str, An
     time.sleep(1.0)
     t0 = time.time() + 0.5
     log(f"answering: {args.rate:g}/s for {args.duration:g} s ({args.total} answers)")
+    cpu_before = _server_cpu_seconds(server)
     procs.send(("go", t0), list(range(n)))
     ingested = [m[2] for m in procs.wait("ingested", n, args.duration + 90)]
     final = _final_version(server.url, world["owner"], world["room"])
+    server_cpu = _server_cpu_seconds(server) - cpu_before
     procs.send(("report",), list(range(n, 2 * n)))
     watched = [m[2] for m in procs.wait("watched", n, 60)]
     resources = sampler.window(t0 + 1, t0 + args.duration)
@@ -448,7 +451,20 @@ def run(stack: ExitStack, args: argparse.Namespace, run_id: str) -> dict[str, An
     procs.send(("stop",))
     procs.terminate()
     server.stop()
-    return summarize(args, t0, ingested, watched, final, resources, backing.source)
+    result = summarize(args, t0, ingested, watched, final, resources, backing.source)
+    result["server_cpu_seconds"] = server_cpu
+    return result
+
+
+def _server_cpu_seconds(server: Server) -> float:
+    """CPU seconds (user + system) the server's processes used so far: divided by the
+    answers stored, a cost per answer that other load on the machine does not change."""
+    total = 0.0
+    for p in server.processes():
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
 
 
 def summarize(
@@ -544,6 +560,9 @@ def section(args: argparse.Namespace, command: str, m: dict[str, Any], r: dict[s
             f"| `rank` frames to watchers (own rank changes) | {r['ranks']:,} |",
             f"| Connections closed | {r['closed'] or 'none'} |",
             f"| CPU while answering (% of one core) | {cpu or '?'} |",
+            f"| Server CPU per acknowledged answer (whole run: answering, drain, final "
+            f"board; all publishing included) | "
+            f"{r['server_cpu_seconds'] * 1000 / max(1, r['acked']):.2f} ms |",
             "",
             f"Target ≥ {TARGET_RATE:,.0f} answers/s at p99 < {TARGET_P99_MS:g} ms: **{verdict}** "
             f"(rate {'met' if met_rate else 'not met'}, p99 {'met' if met_p99 else 'not met'}). "

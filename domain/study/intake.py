@@ -13,8 +13,9 @@ Guarantees:
   (nothing of it was stored), never swallowed.
 - Two answers with the same key (session, member, question) never share a flush: the
   second waits for the next one, where the primary key refuses it (Conflict).
-- A caller that goes away (cancelled) does not cancel the flush: the others still get
-  their outcomes.
+- A caller that goes away (cancelled) cancels only its own wait, not the flush: its answer
+  may still be stored (as an answer whose reply was lost would be), and the others still
+  get their outcomes.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class AnswerIntake:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((answer, future))
         self._kick()
-        return await asyncio.shield(future)
+        return await future  # cancelling it leaves the flush (its own task) running
 
     def _kick(self) -> None:
         while self._queue and self._flushing < self._max_flushes:
