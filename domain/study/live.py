@@ -20,11 +20,13 @@ or score changed, from one read of the whole set: no per-watcher query. Snapshot
 read from Redis (top N) with one PostgreSQL query for those N members' names and counts,
 once per window, never per answer.
 
-Lost changes. The claimant remembers the board's seq (PostgreSQL) at each snapshot; if at
-the next one (a window later) the Redis watermark is still below it, a change committed
-that long ago was never applied (its worker died between commit and Redis): it rebuilds
-the board from PostgreSQL before publishing (decisions/0015). It keeps looking, a window
-at a time, until the watermark has caught up, so the final snapshot is exact.
+Lost changes. The claimant remembers the board's seq (PostgreSQL) at each snapshot; if
+`grace` seconds later the Redis watermark is still below it, a change committed that long
+ago was never applied (its worker died between commit and Redis): it rebuilds the board
+from PostgreSQL before publishing (decisions/0015). It keeps publishing, a window at a
+time, until the watermark has caught up, so the final snapshot is exact. The grace (4 windows,
+at least 1 s) keeps a busy worker's changes in flight from passing for lost ones: a
+needless rebuild is correct, only costly.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections import deque
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -66,7 +70,9 @@ class BoardPublisher:
         self.window = window
         self._claim_ttl = window * 4 + 2  # outlives one publish + one window
         self.running = 0  # publishing loops on this worker (tests wait for quiet)
-        self._seen: dict[str, int] = {}  # board -> its PostgreSQL seq at the last snapshot
+        self._grace = max(1.0, window * 4)
+        # board -> (monotonic time, its PostgreSQL seq) at each recent snapshot
+        self._seen: dict[str, deque[tuple[float, int]]] = {}
 
     async def changed(self, *changed: Board) -> None:
         """Boards whose PostgreSQL state (and sorted set) changed: publish soon."""
@@ -85,7 +91,7 @@ class BoardPublisher:
                 await self.publish(board)
                 await b.set_key(claim, b.node, self._claim_ttl)
                 await asyncio.sleep(self.window)
-                if await b.has_key(dirty) or await self._behind(board):
+                if await b.has_key(dirty) or await self._unsettled(board):
                     continue
                 await b.take_key(claim)
                 # A writer that found the claim held marked dirty before trying: look again.
@@ -98,13 +104,24 @@ class BoardPublisher:
             self._seen.pop(board.name, None)
             self.running -= 1
 
-    async def _behind(self, board: Board) -> bool:
-        """True when a change committed before the last snapshot is still not in Redis."""
-        seen = self._seen.get(board.name)
-        if seen is None:
+    async def _unsettled(self, board: Board) -> bool:
+        """True while Redis lacks a change PostgreSQL had at the last snapshot (in flight,
+        or lost: `publish` tells them apart by age): publish again a window later."""
+        samples = self._seen.get(board.name)
+        if not samples:
             return False
         mark = await self._broker.tally_watermark(board.key)
-        return mark is None or mark < seen
+        return mark is None or mark < samples[-1][1]
+
+    async def _behind(self, board: Board) -> bool:
+        """True when a change committed before the last snapshot is still not in Redis."""
+        samples = self._seen.get(board.name)
+        cutoff = time.monotonic() - self._grace
+        old = [seq for at, seq in samples or () if at <= cutoff]
+        if not old:
+            return False
+        mark = await self._broker.tally_watermark(board.key)
+        return mark is None or mark < old[-1]
 
     async def publish(self, board: Board) -> int:
         """One snapshot now (and the rank events it implies). Returns its version."""
@@ -115,7 +132,10 @@ class BoardPublisher:
             else:
                 await boards.ensure(session, b, board)
             version, seq = await boards.next_version(session, board)
-            self._seen[board.name] = seq
+            samples = self._seen.setdefault(board.name, deque())
+            samples.append((time.monotonic(), seq))
+            while len(samples) > 2 and samples[1][0] <= time.monotonic() - self._grace:
+                samples.popleft()  # keep the newest sample older than the grace, and later
             snapshot = await boards.snapshot(session, b, board, version)
         standings = await boards.standings(b, board)
         previous: dict[str, list[int]] = {}
