@@ -22,6 +22,8 @@ Guarantees (those of decisions/0014, per answer, at a fraction of the cost):
   question (an UPDATE) waits for the batch to commit, so an accepted answer is in the
   reveal's board. One share lock per session per batch, not per answer.
 - Changes commit in seq order per board (the board rows stay locked to the commit).
+- Locks are taken in one order by every batch (sessions by id, answer keys sorted, boards
+  by name), so concurrent batches wait on each other but never deadlock.
 
 A database failure raises for the whole batch; nothing of it is stored.
 """
@@ -165,14 +167,16 @@ async def store(session: AsyncSession, batch: Sequence[AnswerIn]) -> Stored:
             members.add((a_id, b_id))
         else:
             keys[a_id] = b_id
-    outcomes: list[DomainError | None] = []
+    errors: dict[tuple[int, int, int], DomainError | None] = {}
     rows: dict[str, list[Any]] = {k: [] for k in ("sid", "uid", "qid", "pos", "opt", "ok", "marks")}
-    for a in batch:
+    # Rows go in key order: two batches inserting the same keys (one member on two workers)
+    # then wait on each other in one order, never in a cycle (a deadlock would fail both).
+    for a in sorted(batch, key=lambda a: a.key):
         live = sessions.get(a.session_id)
         error = _check(a, live, members)
         if error is None and a.question_id not in keys:
             error = Invalid(f"Question {a.question_id} was deleted.")
-        outcomes.append(error)
+        errors[a.key] = error
         if error is None:
             assert live is not None
             ok = a.option == keys[a.question_id]
@@ -183,6 +187,7 @@ async def store(session: AsyncSession, batch: Sequence[AnswerIn]) -> Stored:
                 strict=True,
             ):  # fmt: skip
                 rows[name].append(value)
+    outcomes = [errors[a.key] for a in batch]
     inserted: dict[tuple[int, int, int], datetime] = {}
     if rows["sid"]:
         found = await session.execute(_INSERT, rows)
