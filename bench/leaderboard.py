@@ -44,7 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import uvloop
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import migrate
 from app.settings import Settings
@@ -438,9 +441,12 @@ def run(stack: ExitStack, args: argparse.Namespace, run_id: str) -> dict[str, An
     time.sleep(1.0)
     t0 = time.time() + 0.5
     log(f"answering: {args.rate:g}/s for {args.duration:g} s ({args.total} answers)")
+    cpu_before = _server_cpu_seconds(server)
     procs.send(("go", t0), list(range(n)))
     ingested = [m[2] for m in procs.wait("ingested", n, args.duration + 90)]
     final = _final_version(server.url, world["owner"], world["room"])
+    server_cpu = _server_cpu_seconds(server) - cpu_before
+    stored = asyncio.run(_stored_answers(backing.database_url, world["sessions"]))
     procs.send(("report",), list(range(n, 2 * n)))
     watched = [m[2] for m in procs.wait("watched", n, 60)]
     resources = sampler.window(t0 + 1, t0 + args.duration)
@@ -448,7 +454,32 @@ def run(stack: ExitStack, args: argparse.Namespace, run_id: str) -> dict[str, An
     procs.send(("stop",))
     procs.terminate()
     server.stop()
-    return summarize(args, t0, ingested, watched, final, resources, backing.source)
+    result = summarize(args, t0, ingested, watched, final, resources, backing.source)
+    result["server_cpu_seconds"] = server_cpu
+    result["stored"] = stored
+    return result
+
+
+async def _stored_answers(database_url: str, sids: list[int]) -> int:
+    """Answers the run stored (acknowledged or not: a late ack still cost the server)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            query = text("SELECT count(*) FROM session_answers WHERE session_id = ANY(:ids)")
+            return int((await conn.execute(query, {"ids": sids})).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def _server_cpu_seconds(server: Server) -> float:
+    """CPU seconds (user + system) the server's processes used so far: divided by the
+    answers stored, a cost per answer that other load on the machine does not change."""
+    total = 0.0
+    for p in server.processes():
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
 
 
 def summarize(
@@ -544,6 +575,10 @@ def section(args: argparse.Namespace, command: str, m: dict[str, Any], r: dict[s
             f"| `rank` frames to watchers (own rank changes) | {r['ranks']:,} |",
             f"| Connections closed | {r['closed'] or 'none'} |",
             f"| CPU while answering (% of one core) | {cpu or '?'} |",
+            f"| Server CPU per stored answer (from the first answer to the final board: "
+            f"ingest, boards, snapshots, fan-out) | {r['server_cpu_seconds']:.1f} s / "
+            f"{r['stored']:,} stored = "
+            f"{r['server_cpu_seconds'] * 1000 / max(1, r['stored']):.2f} ms |",
             "",
             f"Target ≥ {TARGET_RATE:,.0f} answers/s at p99 < {TARGET_P99_MS:g} ms: **{verdict}** "
             f"(rate {'met' if met_rate else 'not met'}, p99 {'met' if met_p99 else 'not met'}). "

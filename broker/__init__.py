@@ -6,7 +6,14 @@ and streams (in-flight LLM answers) (stores.py).
 """
 
 from broker.base import Broker, MessageHandler, PubSub, ReconnectHandler
-from broker.stores import KeyStore, PresenceEntry, PresenceStore, SortedSetStore, StreamStore
+from broker.stores import (
+    KeyStore,
+    PresenceEntry,
+    PresenceStore,
+    SortedSetStore,
+    StreamStore,
+    Tally,
+)
 
 __all__ = [
     "Broker",
@@ -18,4 +25,5 @@ __all__ = [
     "ReconnectHandler",
     "SortedSetStore",
     "StreamStore",
+    "Tally",
 ]

@@ -4,7 +4,7 @@ broker/stores.py. Both implementations honour every interface; tests run against
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from broker.stores import KeyStore, PresenceStore, SortedSetStore, StreamStore
 
@@ -50,6 +50,12 @@ class PubSub(ABC):
     @abstractmethod
     async def publish(self, channel: str, data: bytes, *, seq: int | None = None) -> None:
         """Publish to every subscriber on every worker; with `seq`, also keep in history."""
+
+    async def publish_many(self, channel: str, items: Sequence[bytes]) -> None:
+        """Publish several events to one channel, in order (no history). Implementations
+        send them in one round trip; this default publishes one at a time."""
+        for data in items:
+            await self.publish(channel, data)
 
     @abstractmethod
     async def subscribe(self, channel: str) -> None: ...

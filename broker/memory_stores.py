@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from broker.stores import KeyStore, PresenceEntry, PresenceStore, SortedSetStore, StreamStore
+from broker.stores import (
+    KeyStore,
+    PresenceEntry,
+    PresenceStore,
+    SortedSetStore,
+    StreamStore,
+    Tally,
+)
 
 
 class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
@@ -18,6 +25,9 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._presence: dict[str, dict[str, float]] = {}
         self._keys: dict[str, tuple[str, float]] = {}
         self._sorted: dict[str, dict[str, float]] = {}
+        # Tallied sets: watermark, and the applied changes above it.
+        self._tally_wm: dict[str, int] = {}
+        self._tally_above: dict[str, dict[int, Tally]] = {}
         # Stream entries (id, data) in order, and the monotonic time each stream expires.
         self._streams: dict[str, tuple[list[tuple[str, bytes]], float]] = {}
         self._stream_ids = itertools.count(1)
@@ -139,6 +149,60 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
 
     async def sorted_delete(self, key: str) -> None:
         self._sorted.pop(key, None)
+        self._tally_wm.pop(key, None)
+        self._tally_above.pop(key, None)
+
+    def _bump(self, key: str, change: Tally, span: int, limit: int) -> None:
+        scores = self._sorted.setdefault(key, {})
+        old = scores.get(change.member)
+        points, rest = (0, span) if old is None else divmod(int(old), span)
+        points = max(1 - limit, min(limit - 1, points + change.points))
+        scores[change.member] = float(points * span + min(rest, change.rest))
+
+    def _watermark(self, key: str) -> int | None:
+        return self._tally_wm.get(key)
+
+    def _advance(self, key: str, wm: int) -> None:
+        above = self._tally_above.setdefault(key, {})
+        while above.pop(wm + 1, None) is not None:
+            wm += 1
+        self._tally_wm[key] = wm
+
+    async def tally_apply(
+        self, key: str, span: int, limit: int, changes: Sequence[Tally]
+    ) -> int | None:
+        wm = self._watermark(key)
+        if wm is None:
+            return None
+        above = self._tally_above.setdefault(key, {})
+        for change in changes:
+            if change.seq > wm and change.seq not in above:
+                above[change.seq] = change
+                self._bump(key, change, span, limit)
+        self._advance(key, wm)
+        return len(above)
+
+    async def tally_replace(
+        self, key: str, seq: int, span: int, limit: int, scores: Mapping[str, int]
+    ) -> bool:
+        wm = self._watermark(key)
+        if wm is not None and wm > seq:
+            return False
+        if wm is None:
+            self._tally_above.pop(key, None)
+        self._sorted[key] = {m: float(v) for m, v in scores.items()}
+        above = self._tally_above.setdefault(key, {})
+        for s in [s for s in above if s <= seq]:
+            del above[s]
+        for change in above.values():
+            self._bump(key, change, span, limit)
+        if not self._sorted[key]:
+            del self._sorted[key]
+        self._advance(key, seq)
+        return True
+
+    async def tally_watermark(self, key: str) -> int | None:
+        return self._watermark(key)
 
     # --- streams --------------------------------------------------------------------------------
     def _live_stream(self, key: str) -> list[tuple[str, bytes]]:

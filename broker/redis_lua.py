@@ -67,3 +67,92 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
 return n
 """
+
+# Tallied sets (broker/stores.py: SortedSetStore.tally_*). KEYS[1] zset, KEYS[2] meta hash
+# (wm: the watermark, n: members), KEYS[3] hash of applied changes above wm
+# (seq -> member|points|rest). The set is missing when the meta is, or when the zset is gone
+# while the meta says it had members (evicted or deleted alone).
+# Numbers go back to Redis through string.format('%.17g'): Lua's own tostring keeps only 14
+# digits, and composite scores need 16.
+_TALLY = """
+local function fmt(x) return string.format('%.17g', x) end
+local function bump(z, member, points, rest, span, limit)
+  local old = redis.call('ZSCORE', z, member)
+  local s, r = 0, span
+  if old then
+    old = tonumber(old)
+    s = math.floor(old / span)
+    r = old - s * span
+  end
+  s = s + points
+  if s > limit - 1 then s = limit - 1 elseif s < 1 - limit then s = 1 - limit end
+  if rest < r then r = rest end
+  redis.call('ZADD', z, fmt(s * span + r), member)
+end
+local function advance(pend, w)
+  while redis.call('HDEL', pend, fmt(w + 1)) == 1 do w = w + 1 end
+  return w
+end
+local function watermark()
+  local meta = redis.call('HMGET', KEYS[2], 'wm', 'n')
+  if not meta[1] then return nil end
+  if tonumber(meta[2] or '0') > 0 and redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+  return tonumber(meta[1])
+end
+local function save(w)
+  redis.call('HSET', KEYS[2], 'wm', fmt(w), 'n', redis.call('ZCARD', KEYS[1]))
+end
+"""
+
+# -> the watermark, or -1 when the set is missing
+TALLY_WATERMARK = (
+    _TALLY
+    + """
+return watermark() or -1
+"""
+)
+
+# ARGV: span, limit, then (seq, member, points, rest) per change -> -1 missing, else pending
+TALLY_APPLY = (
+    _TALLY
+    + """
+local wm = watermark()
+if not wm then return -1 end
+local span, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 3, #ARGV, 4 do
+  if tonumber(ARGV[i]) > wm and redis.call('HSETNX', KEYS[3], ARGV[i],
+      ARGV[i + 1] .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3]) == 1 then
+    bump(KEYS[1], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), span, limit)
+  end
+end
+save(advance(KEYS[3], wm))
+return redis.call('HLEN', KEYS[3])
+"""
+)
+
+# ARGV: seq, span, limit, then (member, score) pairs -> 1 installed, 0 refused (W > seq)
+TALLY_REPLACE = (
+    _TALLY
+    + """
+local seq = tonumber(ARGV[1])
+local wm = watermark()
+if wm and wm > seq then return 0 end
+-- A missing set forgets what it had applied: W restarts at seq (a gap, if changes above
+-- seq were lost with it, that the publisher's check turns into another rebuild).
+if not wm then redis.call('DEL', KEYS[3]) end
+local span, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('DEL', KEYS[1])
+for i = 4, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i]) end
+local above = redis.call('HGETALL', KEYS[3])
+for i = 1, #above, 2 do
+  if tonumber(above[i]) <= seq then
+    redis.call('HDEL', KEYS[3], above[i])
+  else
+    local member, points, rest = string.match(above[i + 1], '^(.*)|(-?%d+)|(%d+)$')
+    bump(KEYS[1], member, tonumber(points), tonumber(rest), span, limit)
+  end
+end
+save(advance(KEYS[3], seq))
+return 1
+"""
+)

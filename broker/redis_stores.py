@@ -7,13 +7,20 @@ retries on dropped connections) and its key naming (`_key`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import redis.asyncio as aioredis
 
 from broker import redis_lua
-from broker.stores import KeyStore, PresenceEntry, PresenceStore, SortedSetStore, StreamStore
+from broker.stores import (
+    KeyStore,
+    PresenceEntry,
+    PresenceStore,
+    SortedSetStore,
+    StreamStore,
+    Tally,
+)
 
 
 class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
@@ -27,6 +34,9 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._presence_remove = self._redis.register_script(redis_lua.PRESENCE_REMOVE)
         self._presence_sweep = self._redis.register_script(redis_lua.PRESENCE_SWEEP)
         self._count_in_window = self._redis.register_script(redis_lua.COUNT_IN_WINDOW)
+        self._tally_apply = self._redis.register_script(redis_lua.TALLY_APPLY)
+        self._tally_replace = self._redis.register_script(redis_lua.TALLY_REPLACE)
+        self._tally_watermark = self._redis.register_script(redis_lua.TALLY_WATERMARK)
 
     # --- presence -----------------------------------------------------------------------------
     async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
@@ -122,6 +132,30 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
 
     async def sorted_delete(self, key: str) -> None:
         await self._redis.delete(self._key("zset", key))
+
+    def _tally_keys(self, key: str) -> list[str]:
+        return [self._key("zset", key), self._key("zset-wm", key), self._key("zset-above", key)]
+
+    async def tally_apply(
+        self, key: str, span: int, limit: int, changes: Sequence[Tally]
+    ) -> int | None:
+        args: list[str | int] = [span, limit]
+        for c in changes:
+            args += [c.seq, c.member, c.points, c.rest]
+        pending = int(await self._tally_apply(keys=self._tally_keys(key), args=args))
+        return None if pending < 0 else pending
+
+    async def tally_replace(
+        self, key: str, seq: int, span: int, limit: int, scores: Mapping[str, int]
+    ) -> bool:
+        args: list[str | int] = [seq, span, limit]
+        for member, score in scores.items():
+            args += [member, score]
+        return bool(await self._tally_replace(keys=self._tally_keys(key), args=args))
+
+    async def tally_watermark(self, key: str) -> int | None:
+        value = int(await self._tally_watermark(keys=self._tally_keys(key), args=[]))
+        return None if value < 0 else value
 
     # --- streams --------------------------------------------------------------------------------
     async def stream_append(self, key: str, data: bytes, *, maxlen: int, ttl: float) -> str:

@@ -13,7 +13,7 @@ leaderboards kept in PostgreSQL, and streams hold in-flight LLM answers for a fe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -119,6 +119,48 @@ class SortedSetStore(ABC):
 
     @abstractmethod
     async def sorted_delete(self, key: str) -> None: ...
+
+    # Tallied sets: a sorted set moved by numbered changes, applied exactly once each.
+    # Beside the set the store keeps a watermark W (every change <= W is in the set) and the
+    # changes above W already applied (at most the out-of-order window). Composite scores
+    # are `points * span + rest` with |points| < limit, exact while |score| < 2**53.
+
+    @abstractmethod
+    async def tally_apply(
+        self, key: str, span: int, limit: int, changes: Sequence[Tally]
+    ) -> int | None:
+        """Apply each change not applied yet (seq above W and not among those above W), in
+        one atomic step. None when the set is missing (never built, flushed, evicted):
+        nothing was applied and the caller rebuilds. Else the number of applied changes
+        still above the watermark (a gap: changes in flight, or lost with their worker)."""
+
+    @abstractmethod
+    async def tally_replace(
+        self, key: str, seq: int, span: int, limit: int, scores: Mapping[str, int]
+    ) -> bool:
+        """Install a rebuilt set holding exactly changes 1..seq, atomically; the applied
+        changes above `seq` are applied on top of it and W becomes seq (then moves over
+        them). Refused (False, nothing written) when W > seq: the set is newer than the
+        rebuild."""
+
+    @abstractmethod
+    async def tally_watermark(self, key: str) -> int | None:
+        """W, or None when the set is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One scoring change to a tallied set (see `SortedSetStore.tally_apply`).
+
+    `seq` numbers the change within its set (1, 2, ...; given by PostgreSQL). The member's
+    composite score is `points * span + rest`: its points grow by `points`, its `rest` (the
+    tie-break part, 0 <= rest < span) becomes the smaller of the old one and this one.
+    """
+
+    seq: int
+    member: str
+    points: int
+    rest: int
 
 
 class StreamStore(ABC):

@@ -92,13 +92,18 @@ class SessionAnswer(Base):
 
 
 class BoardVersion(Base):
-    """The last `version` handed out per leaderboard (`session:5`, `room:9`).
+    """Per leaderboard (`session:5`, `room:9`): the last snapshot `version` handed out, and
+    `seq`, the number of scoring changes committed to it.
 
     In PostgreSQL, not Redis: a flushed Redis must never make versions go backwards
-    (clients ignore a board whose version is not above the one they hold).
+    (clients ignore a board whose version is not above the one they hold). `seq` is taken
+    under this row's lock in the transaction that stores the change, so changes commit in
+    `seq` order and one statement's snapshot holding `seq = S` holds exactly changes 1..S:
+    the watermark that makes incremental Redis boards exact (decisions/0015).
     """
 
     __tablename__ = "board_versions"
 
     board: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))

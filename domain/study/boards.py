@@ -1,10 +1,26 @@
 """Leaderboards: per quiz session and per study group (all time), as Redis sorted sets.
 
 PostgreSQL is the truth (session answers, and attempts scored by the attempts API); Redis
-holds a cache of it, one sorted set per board. Every write is an absolute value computed
-from PostgreSQL (never an increment), so replaying or reordering writes cannot drift, and
-a board that is missing (flushed, evicted, restarted) is rebuilt whole from the same rows
-with the same function: the rebuilt set equals the lost one.
+holds a cache of it, one sorted set per board, moved INCREMENTALLY: each stored answer is
+one numbered change (`seq`, taken from `board_versions` in the answer's own transaction,
+so changes commit in seq order) applied to the set once, in one Lua step, by the worker
+that stored it (`apply`). Redis keeps a watermark W beside the set: every change <= W is
+in it, and the few applied above W (out of order: two workers, a batch in flight) are
+remembered, so a change applied twice (a retry) or after a rebuild that already holds it
+is skipped. Nothing here is ever recomputed from PostgreSQL per answer.
+
+Rebuild (a board missing after a flush/eviction/restart, or "in doubt"): one statement
+reads the members' totals AND the board's seq S from one snapshot, so it holds exactly
+changes 1..S; the store installs it and re-applies the remembered changes above S, or
+refuses it when W > S (the set is already newer). So a rebuilt board equals the lost one,
+and increments racing a rebuild are neither lost nor counted twice.
+
+When in doubt, rebuild. A worker that dies between its commit and its Redis call leaves a
+seq that no increment will ever fill: W stops below it. The publisher compares W with the
+seq PostgreSQL had one window earlier and rebuilds a board that is behind (live.py); every
+reveal rebuilds the session board and the end of a session the group's board. Scores the
+attempts API adds are not increments: their transaction takes a seq too (`bump`), which no
+increment fills, so the board is rebuilt to include them.
 
 Order: score descending, then whoever reached that score first (their latest scoring
 event, on PostgreSQL's clock). Both go into one composite float score, exact below 2**53:
@@ -13,9 +29,11 @@ event, on PostgreSQL's clock). Both go into one composite float score, exact bel
 
 `tick` counts from the board's epoch (a session's start, in milliseconds; a group's
 creation, in tenths of a second: 27 years fit), so an earlier arrival has the larger
-remainder and ranks higher. |score| stays below 2**19, so |composite| < 2**52. Members
-with the same composite (same score within the same tick) are ordered by Redis's rule,
-by member descending: deterministic, so a rebuild still equals the original.
+remainder and ranks higher; an increment keeps the smaller remainder (the latest tick),
+as the rebuild's MAX(answered_at) does. |score| stays below 2**19 (clamped), so
+|composite| < 2**52. Members with the same composite (same score within the same tick)
+are ordered by Redis's rule, by member descending: deterministic, so a rebuild still
+equals the original.
 """
 
 from __future__ import annotations
@@ -29,7 +47,7 @@ from sqlalchemy import ARRAY, Integer, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from broker import SortedSetStore
+from broker import SortedSetStore, Tally
 from domain.events import UserRef
 from domain.study.events import BoardEntry, BoardEvent
 from models import BoardVersion, QuizSession, Room
@@ -88,14 +106,22 @@ class Row:
     reached_at: datetime
 
 
+# Both queries return the board's seq on every row (one row with NULLs when the board has
+# no members): one statement, one snapshot, so the totals hold exactly changes 1..seq.
 _SESSION_ROWS = text(
     """
-    SELECT a.user_id, u.display_name, SUM(a.marks)::int,
-           COUNT(*) FILTER (WHERE a.is_correct)::int,
-           COUNT(*) FILTER (WHERE NOT a.is_correct)::int, MAX(a.answered_at)
-    FROM session_answers a JOIN users u ON u.id = a.user_id
-    WHERE a.session_id = :board AND (:everyone OR a.user_id = ANY(:ids))
-    GROUP BY a.user_id, u.display_name
+    WITH totals AS (
+        SELECT a.user_id, u.display_name, SUM(a.marks)::int AS score,
+               COUNT(*) FILTER (WHERE a.is_correct)::int AS correct,
+               COUNT(*) FILTER (WHERE NOT a.is_correct)::int AS wrong,
+               MAX(a.answered_at) AS at
+        FROM session_answers a JOIN users u ON u.id = a.user_id
+        WHERE a.session_id = :board AND (:everyone OR a.user_id = ANY(:ids))
+        GROUP BY a.user_id, u.display_name
+    )
+    SELECT coalesce((SELECT seq FROM board_versions WHERE board = :name), 0),
+           t.user_id, t.display_name, t.score, t.correct, t.wrong, t.at
+    FROM (SELECT 1) one LEFT JOIN totals t ON true
     """
 ).bindparams(bindparam("ids", type_=ARRAY(Integer)))
 
@@ -112,24 +138,41 @@ _ROOM_ROWS = text(
         FROM attempts t JOIN quizzes q ON q.id = t.quiz_id
         WHERE q.room_id = :board AND (:everyone OR t.user_id = ANY(:ids))
     )
-    SELECT sc.user_id, u.display_name, SUM(sc.score)::int, SUM(sc.correct)::int,
-           SUM(sc.wrong)::int, MAX(sc.at)
-    FROM scored sc JOIN users u ON u.id = sc.user_id
-    GROUP BY sc.user_id, u.display_name
+    , totals AS (
+        SELECT sc.user_id, u.display_name, SUM(sc.score)::int AS score,
+               SUM(sc.correct)::int AS correct, SUM(sc.wrong)::int AS wrong, MAX(sc.at) AS at
+        FROM scored sc JOIN users u ON u.id = sc.user_id
+        GROUP BY sc.user_id, u.display_name
+    )
+    SELECT coalesce((SELECT seq FROM board_versions WHERE board = :name), 0),
+           t.user_id, t.display_name, t.score, t.correct, t.wrong, t.at
+    FROM (SELECT 1) one LEFT JOIN totals t ON true
     """
 ).bindparams(bindparam("ids", type_=ARRAY(Integer)))
+
+
+async def counted_rows(
+    session: AsyncSession, board: Board, user_ids: Sequence[int] | None = None
+) -> tuple[int, list[Row]]:
+    """The board's seq S and each member's totals (all members, or only `user_ids`) as of
+    change S, from one statement."""
+    query = _SESSION_ROWS if board.scope == "session" else _ROOM_ROWS
+    params = {
+        "board": board.id,
+        "name": board.name,
+        "everyone": user_ids is None,
+        "ids": list(user_ids or []),
+    }
+    result = (await session.execute(query, params)).all()
+    seq = int(result[0][0]) if result else 0
+    return seq, [Row(*r[1:]) for r in result if r[1] is not None]
 
 
 async def rows(
     session: AsyncSession, board: Board, user_ids: Sequence[int] | None = None
 ) -> list[Row]:
     """Each member's totals on the board (all members, or only `user_ids`), one query."""
-    query = _SESSION_ROWS if board.scope == "session" else _ROOM_ROWS
-    result = await session.execute(
-        query,
-        {"board": board.id, "everyone": user_ids is None, "ids": list(user_ids or [])},
-    )
-    return [Row(*r) for r in result.all()]
+    return (await counted_rows(session, board, user_ids))[1]
 
 
 async def _epoch(session: AsyncSession, board: Board) -> tuple[datetime | None, int]:
@@ -145,51 +188,105 @@ async def _epoch(session: AsyncSession, board: Board) -> tuple[datetime | None, 
     return created, 100
 
 
-def _scores(rows_: Sequence[Row], epoch: datetime | None, unit_ms: int) -> dict[str, float]:
-    def tick(at: datetime) -> int:
-        if epoch is None:
-            return 0
-        return int((at - epoch).total_seconds() * 1000) // unit_ms
-
-    return {str(r.user_id): composite(r.score, tick(r.reached_at)) for r in rows_}
+def tick_of(at: datetime, epoch: datetime | None, unit_ms: int) -> int:
+    """`at` in ticks since the board's epoch (the same function for rebuilds and changes)."""
+    if epoch is None:
+        return 0
+    return int((at - epoch).total_seconds() * 1000) // unit_ms
 
 
-async def rebuild(session: AsyncSession, store: SortedSetStore, board: Board) -> None:
-    """Replace the board's sorted set with what PostgreSQL holds (atomic for readers)."""
+def rest_of(tick: int) -> int:
+    """The tie-break part of a composite score for a member last scoring at `tick`."""
+    return TICK_SPAN - 1 - max(0, min(TICK_SPAN - 1, tick))
+
+
+def _scores(rows_: Sequence[Row], epoch: datetime | None, unit_ms: int) -> dict[str, int]:
+    return {
+        str(r.user_id): int(composite(r.score, tick_of(r.reached_at, epoch, unit_ms)))
+        for r in rows_
+    }
+
+
+async def rebuild(session: AsyncSession, store: SortedSetStore, board: Board) -> bool:
+    """Install the board as PostgreSQL holds it now (atomic for readers; the changes above
+    the snapshot stay applied). False when the Redis board was already newer."""
     epoch, unit = await _epoch(session, board)
-    await store.sorted_replace(board.key, _scores(await rows(session, board), epoch, unit))
+    seq, found = await counted_rows(session, board)
+    scores = _scores(found, epoch, unit)
+    return await store.tally_replace(board.key, seq, TICK_SPAN, SCORE_LIMIT, scores)
 
 
 async def ensure(session: AsyncSession, store: SortedSetStore, board: Board) -> None:
-    """Rebuild the board if Redis lost it (an empty board is never stored: cheap to redo)."""
-    if not await store.sorted_exists(board.key):
+    """Rebuild the board if Redis lost it."""
+    if await store.tally_watermark(board.key) is None:
         await rebuild(session, store, board)
 
 
-async def record(
-    session: AsyncSession, store: SortedSetStore, board: Board, user_ids: Sequence[int]
-) -> None:
-    """After members' scores changed in PostgreSQL (committed): write their totals."""
-    if not await store.sorted_exists(board.key):
-        await rebuild(session, store, board)
-        return
-    epoch, unit = await _epoch(session, board)
-    await store.sorted_add(board.key, _scores(await rows(session, board, user_ids), epoch, unit))
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One stored answer as a change of one board: the `seq`-th change, `points` more for
+    `user_id`, who scored at `tick` of the board's clock."""
+
+    board: Board
+    seq: int
+    user_id: int
+    points: int
+    tick: int
 
 
-async def next_version(session: AsyncSession, board: Board) -> int:
-    """A new version for the board's next snapshot (commits)."""
+async def apply(store: SortedSetStore, board: Board, changes: Sequence[Change]) -> int | None:
+    """Apply committed changes to the Redis board, each at most once ever (module
+    docstring). None when the board is missing: the caller rebuilds it (the rebuild holds
+    these changes, committed before it reads). Else how many applied changes wait above
+    the watermark."""
+    tallies = [Tally(c.seq, str(c.user_id), c.points, rest_of(c.tick)) for c in changes]
+    return await store.tally_apply(board.key, TICK_SPAN, SCORE_LIMIT, tallies)
+
+
+_TAKE_SEQS = text(
+    """
+    INSERT INTO board_versions (board, version, seq)
+    SELECT b, 0, n FROM unnest(CAST(:boards AS text[]), CAST(:counts AS bigint[])) AS t(b, n)
+    ORDER BY b
+    ON CONFLICT (board) DO UPDATE SET seq = board_versions.seq + EXCLUDED.seq
+    RETURNING board, seq
+    """
+)
+
+
+async def take_seqs(session: AsyncSession, counts: dict[str, int]) -> dict[str, int]:
+    """Reserve `counts[board]` change numbers per board in the caller's transaction; returns
+    each board's LAST number (the range is last-n+1 .. last). The row locks this takes are
+    held to the caller's commit, which is what orders commits by seq; boards are locked
+    in name order, so two transactions cannot deadlock on them."""
+    if not counts:
+        return {}
+    names = sorted(counts)
+    found = await session.execute(
+        _TAKE_SEQS, {"boards": names, "counts": [counts[n] for n in names]}
+    )
+    return {str(b): int(last) for b, last in found.all()}
+
+
+async def bump(session: AsyncSession, board: Board) -> None:
+    """Scores on the board changed other than by `apply` (an attempt): take a seq no
+    change will fill, in the caller's transaction, so the board is rebuilt to show it."""
+    await take_seqs(session, {board.name: 1})
+
+
+async def next_version(session: AsyncSession, board: Board) -> tuple[int, int]:
+    """A new version for the board's next snapshot, and the board's seq (commits)."""
     stmt = (
         insert(BoardVersion)
         .values(board=board.name, version=1)
         .on_conflict_do_update(
             index_elements=[BoardVersion.board], set_={"version": BoardVersion.version + 1}
         )
-        .returning(BoardVersion.version)
+        .returning(BoardVersion.version, BoardVersion.seq)
     )
-    version = (await session.execute(stmt)).scalar_one()
+    version, seq = (await session.execute(stmt)).one()
     await session.commit()
-    return int(version)
+    return int(version), int(seq)
 
 
 async def current_version(session: AsyncSession, board: Board) -> int:

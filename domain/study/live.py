@@ -16,7 +16,17 @@ at the dirty mark once more. A writer marks dirty BEFORE trying to claim, so eit
 becomes the publisher or the claimant's final look sees its mark: the final state is
 always published, and at most one snapshot per window leaves per board whichever worker
 the answers hit. The claimant also sends `rank` events (`to=user`) to members whose rank
-or score changed, from one read of the whole set: no per-watcher query.
+or score changed, from one read of the whole set: no per-watcher query. Snapshots are
+read from Redis (top N) with one PostgreSQL query for those N members' names and counts,
+once per window, never per answer.
+
+Lost changes. The claimant remembers the board's seq (PostgreSQL) at each snapshot; if
+`grace` seconds later the Redis watermark is still below it, a change committed that long
+ago was never applied (its worker died between commit and Redis): it rebuilds the board
+from PostgreSQL before publishing (decisions/0015). It keeps publishing, a window at a
+time, until the watermark has caught up, so the final snapshot is exact. The grace (4 windows,
+at least 1 s) keeps a busy worker's changes in flight from passing for lost ones: a
+needless rebuild is correct, only costly.
 """
 
 from __future__ import annotations
@@ -25,21 +35,30 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections import deque
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
+from domain.errors import DomainError
 from domain.events import encode
-from domain.study import boards
+from domain.study import answers, boards
 from domain.study import sessions as quiz_sessions
-from domain.study.boards import Board, room_board, session_board
+from domain.study.answers import Answered, AnswerIn
+from domain.study.boards import Board, Change, room_board, session_board
 from domain.study.events import RankEvent
+from domain.study.intake import AnswerIntake
 from domain.tasks import every, spawn
 
 log = logging.getLogger("parley.study")
 
 _DIRTY_TTL = 600.0
 _RANKS_TTL = 86400.0
+# Applied changes waiting above a board's watermark beyond which it is rebuilt at once
+# (a gap that big is a lost change, not one in flight).
+_MAX_ABOVE = 1000
 
 
 class BoardPublisher:
@@ -51,6 +70,9 @@ class BoardPublisher:
         self.window = window
         self._claim_ttl = window * 4 + 2  # outlives one publish + one window
         self.running = 0  # publishing loops on this worker (tests wait for quiet)
+        self._grace = max(1.0, window * 4)
+        # board -> (monotonic time, its PostgreSQL seq) at each recent snapshot
+        self._seen: dict[str, deque[tuple[float, int]]] = {}
 
     async def changed(self, *changed: Board) -> None:
         """Boards whose PostgreSQL state (and sorted set) changed: publish soon."""
@@ -69,7 +91,7 @@ class BoardPublisher:
                 await self.publish(board)
                 await b.set_key(claim, b.node, self._claim_ttl)
                 await asyncio.sleep(self.window)
-                if await b.has_key(dirty):
+                if await b.has_key(dirty) or await self._unsettled(board):
                     continue
                 await b.take_key(claim)
                 # A writer that found the claim held marked dirty before trying: look again.
@@ -79,14 +101,41 @@ class BoardPublisher:
         except Exception as exc:  # noqa: BLE001 - the next change (or reveal) publishes again
             log.warning("board publish failed", extra={"error": type(exc).__name__})
         finally:
+            self._seen.pop(board.name, None)
             self.running -= 1
+
+    async def _unsettled(self, board: Board) -> bool:
+        """True while Redis lacks a change PostgreSQL had at the last snapshot (in flight,
+        or lost: `publish` tells them apart by age): publish again a window later."""
+        samples = self._seen.get(board.name)
+        if not samples:
+            return False
+        mark = await self._broker.tally_watermark(board.key)
+        return mark is None or mark < samples[-1][1]
+
+    async def _behind(self, board: Board) -> bool:
+        """True when a change committed before the last snapshot is still not in Redis."""
+        samples = self._seen.get(board.name)
+        cutoff = time.monotonic() - self._grace
+        old = [seq for at, seq in samples or () if at <= cutoff]
+        if not old:
+            return False
+        mark = await self._broker.tally_watermark(board.key)
+        return mark is None or mark < old[-1]
 
     async def publish(self, board: Board) -> int:
         """One snapshot now (and the rank events it implies). Returns its version."""
         b = self._broker
         async with self._sessions() as session:
-            await boards.ensure(session, b, board)
-            version = await boards.next_version(session, board)
+            if await self._behind(board):
+                await boards.rebuild(session, b, board)
+            else:
+                await boards.ensure(session, b, board)
+            version, seq = await boards.next_version(session, board)
+            samples = self._seen.setdefault(board.name, deque())
+            samples.append((time.monotonic(), seq))
+            while len(samples) > 2 and samples[1][0] <= time.monotonic() - self._grace:
+                samples.popleft()  # keep the newest sample older than the grace, and later
             snapshot = await boards.snapshot(session, b, board, version)
         standings = await boards.standings(b, board)
         previous: dict[str, list[int]] = {}
@@ -99,11 +148,12 @@ class BoardPublisher:
             json.dumps({str(u): list(v) for u, v in standings.items()}),
             _RANKS_TTL,
         )
-        await b.publish(board.channel, encode(snapshot, b.node))
+        events = [encode(snapshot, b.node)]
         for user_id, (rank, score) in standings.items():
             if previous.get(str(user_id)) != [rank, score]:
                 event = RankEvent(channel=board.channel, version=version, rank=rank, score=score)
-                await b.publish(board.channel, encode(event, b.node, to=user_id))
+                events.append(encode(event, b.node, to=user_id))
+        await b.publish_many(board.channel, events)  # the board first, one round trip
         return version
 
 
@@ -209,6 +259,7 @@ class Study:
         self.broker = broker
         self.sessions = sessions
         self.boards = BoardPublisher(broker, sessions, window)
+        self._intake = AnswerIntake(self._store)
         self.runner = QuizRunner(
             broker,
             sessions,
@@ -219,37 +270,54 @@ class Study:
 
     async def answer(
         self, user_id: int, session_id: int, question_id: int, option: int
-    ) -> quiz_sessions.Answered:
-        """Store an answer (domain rules), then update and publish its boards.
+    ) -> Answered:
+        """Store an answer (domain rules, answers/intake.py), then move its boards.
 
-        The answer is committed before the boards move: if Redis fails here the answer
-        stands (the reply says so) and the reveal's rebuild puts the boards right.
+        Answers arriving together on this worker share one transaction and one Redis step
+        per board. Raises the answer's own domain error (nothing stored). The answer is
+        committed before the boards move: if Redis fails then, the answer stands (the
+        reply says so) and the boards catch up (the publisher's check, the reveal).
         """
-        async with self.sessions() as session:
-            answered = await quiz_sessions.answer(session, session_id, user_id, question_id, option)
-            await self.scored(answered.room_id, user_id, session_id, db=session)
-        return answered
+        outcome = await self._intake.submit(AnswerIn(user_id, session_id, question_id, option))
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
 
-    async def scored(
-        self,
-        room_id: int,
-        user_id: int,
-        session_id: int | None = None,
-        *,
-        db: AsyncSession | None = None,
-    ) -> None:
-        """A member's score changed in PostgreSQL: move their boards (best effort).
+    async def _store(self, batch: Sequence[AnswerIn]) -> list[answers.Outcome]:
+        async with self.sessions() as session:
+            stored = await answers.store(session, batch)
+            if stored.changes:
+                await self._apply(session, stored.changes)
+        return stored.outcomes
+
+    async def _apply(self, session: AsyncSession, changes: list[Change]) -> None:
+        """Committed changes onto the Redis boards, one atomic step per board (best effort:
+        what fails here the publisher's check or the next rebuild puts right)."""
+        per_board: dict[Board, list[Change]] = {}
+        for change in changes:
+            per_board.setdefault(change.board, []).append(change)
+        try:
+            for board, mine in per_board.items():
+                waiting = await boards.apply(self.broker, board, mine)
+                if waiting is None or waiting > _MAX_ABOVE:
+                    await boards.rebuild(session, self.broker, board)
+            await self.boards.changed(*per_board)
+        except Exception as exc:  # noqa: BLE001 - stored already; boards catch up later
+            log.warning("board update failed", extra={"error": type(exc).__name__})
+
+    async def scored(self, room_id: int, user_id: int, *, db: AsyncSession | None = None) -> None:
+        """A member's score on the group's board changed other than by a live answer (an
+        attempt, committed): take a seq for it and rebuild the board (best effort).
 
         A caller that holds a database session passes it (`db`): taking a second pooled
         connection while holding one deadlocks the pool under load."""
-        changed = [room_board(room_id)]
-        if session_id is not None:
-            changed.insert(0, session_board(session_id))
+        board = room_board(room_id)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 session = db if db is not None else await stack.enter_async_context(self.sessions())
-                for board in changed:
-                    await boards.record(session, self.broker, board, [user_id])
-            await self.boards.changed(*changed)
-        except Exception as exc:  # noqa: BLE001 - stored already; boards catch up later
+                await boards.bump(session, board)
+                await session.commit()
+                await boards.rebuild(session, self.broker, board)
+            await self.boards.changed(board)
+        except Exception as exc:  # noqa: BLE001 - stored already; the publisher's check rebuilds
             log.warning("board update failed", extra={"error": type(exc).__name__})

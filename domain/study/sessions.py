@@ -6,9 +6,10 @@ Guarantees:
   try at once, exactly one performs each transition and publishes its event: no question
   is skipped, opened twice or revealed twice.
 - Deadlines are PostgreSQL's clock (`clock_timestamp()`), the one clock every worker
-  shares. An answer locks the session row FOR SHARE while it checks the deadline and
-  inserts; closing the question (an UPDATE) waits for those locks, so an accepted answer is
-  always committed before its question closes and is in the reveal's board.
+  shares. Answers (domain/study/answers.py, a batch per transaction) lock the session row
+  FOR SHARE while they check the deadline and insert; closing the question (an UPDATE)
+  waits for those locks, so an accepted answer is always committed before its question
+  closes and is in the reveal's board.
 - One answer per member per question (the primary key of session_answers): a second one,
   concurrent or not, on any worker, is refused with Conflict and never scored.
 """
@@ -28,7 +29,6 @@ from domain.access import require_manager, require_member
 from domain.errors import Conflict, Invalid, NotFound
 from domain.events import encode
 from domain.quizzes import load_quiz
-from domain.scoring import CORRECT_MARKS, OPTION_COUNT, WRONG_MARKS
 from domain.study.events import (
     EndedEvent,
     LiveQuestion,
@@ -193,78 +193,6 @@ async def start_session(session: AsyncSession, session_id: int, user_id: int) ->
         raise Conflict(f"Session {session_id} has started already.")
     await session.commit()
     return await _live_question(session, await _load(session, session_id))
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    session_id: int
-    room_id: int
-    question_id: int
-    user_id: int
-    option: int
-    answered_at: datetime
-
-
-_LOCK = text(
-    """
-    SELECT room_id, phase, current_index, question_ids, deadline, clock_timestamp()
-    FROM quiz_sessions WHERE id = :id FOR SHARE
-    """
-)
-_INSERT = text(
-    """
-    INSERT INTO session_answers
-        (session_id, user_id, question_id, position, selected_index, is_correct, marks)
-    VALUES (:sid, :uid, :qid, :pos, :opt, :ok, :marks)
-    ON CONFLICT DO NOTHING
-    RETURNING answered_at
-    """
-)
-
-
-async def answer(
-    session: AsyncSession, session_id: int, user_id: int, question_id: int, option: int
-) -> Answered:
-    """Store one member's answer to the open question (scored with NEET marking).
-
-    Raises NotFound (session), Forbidden (not in the group), Invalid (option out of range,
-    a question not in the session or not the open one, past the deadline), Conflict
-    (answered already). Nothing is stored unless it returns.
-    """
-    found = (await session.execute(_LOCK, {"id": session_id})).first()
-    if found is None:
-        raise NotFound(f"Session {session_id} does not exist.")
-    room_id, phase, index, question_ids, deadline, now = found
-    await require_member(session, room_id, user_id)
-    if not 0 <= option < OPTION_COUNT:
-        raise Invalid(f"option must be 0 to {OPTION_COUNT - 1}.")
-    if question_id not in question_ids:
-        raise Invalid(f"Question {question_id} is not part of session {session_id}.")
-    if phase != Phase.open or question_ids[index] != question_id:
-        raise Invalid(f"Question {question_id} is not the open question.")
-    if deadline is None or now > deadline:
-        raise Invalid("Too late: the question closed.")
-    correct = (
-        await session.execute(select(Question.correct_index).where(Question.id == question_id))
-    ).scalar_one_or_none()
-    if correct is None:
-        raise Invalid(f"Question {question_id} was deleted.")
-    ok = option == correct
-    params = {
-        "sid": session_id,
-        "uid": user_id,
-        "qid": question_id,
-        "pos": index,
-        "opt": option,
-        "ok": ok,
-        "marks": CORRECT_MARKS if ok else WRONG_MARKS,
-    }
-    stored = (await session.execute(_INSERT, params)).scalar_one_or_none()
-    if stored is None:
-        await session.rollback()
-        raise Conflict(f"You answered question {question_id} already.")
-    await session.commit()
-    return Answered(session_id, room_id, question_id, user_id, option, stored)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from tests.backing import Backing
 from tests.conftest import make_settings
@@ -18,6 +19,7 @@ from tests.servers import ServerProcess
 from tests.study.helpers import (
     FAST,
     answer_rest,
+    board,
     group,
     is_type,
     quiz,
@@ -121,3 +123,51 @@ async def test_a_session_survives_the_worker_that_runs_it_dying(
     final = await on_b.http.get(f"/api/v1/sessions/{sid}", headers=asha.headers)
     assert final.json()["status"] == "ended"
     await watcher.close()
+
+
+async def test_a_burst_on_both_workers_scores_each_answer_once_and_boards_equal_a_rebuild(
+    pair: tuple[ServerProcess, ServerProcess, Api, Api], backing: Backing, redis_prefix: str
+) -> None:
+    """Answers batched per worker, the same member answering on both workers at once:
+    one answer per member per question is stored and scored; the boards moved by
+    increments equal the ones rebuilt from PostgreSQL."""
+    _, _, on_a, on_b = pair
+    owner, members, room = await group(on_a, 8)
+    q = await quiz(on_a, owner, room, 2)
+    qid = q["questions"][0]["id"]
+    sids = [await session(on_a, owner, q["id"], seconds=60) for _ in range(3)]
+    for sid in sids:
+        await start(on_a, owner, sid)
+
+    async def three_tries(sid: int, i: int, member: Any) -> list[tuple[int, int]]:
+        tries = [(on_a, i % 4), (on_b, (i + 1) % 4), (on_a, (i + 2) % 4)]
+        replies = await asyncio.gather(
+            *(answer_rest(api, member, sid, qid, option) for api, option in tries)
+        )
+        return [(r.status_code, option) for r, (_, option) in zip(replies, tries, strict=True)]
+
+    outcomes = await asyncio.gather(
+        *(three_tries(sid, i + j, m) for j, sid in enumerate(sids) for i, m in enumerate(members))
+    )
+    expected: dict[int, int] = {}
+    for k, replies in enumerate(outcomes):  # session-major: member k % len(members)
+        codes = sorted(code for code, _ in replies)
+        assert codes == [201, 409, 409], replies
+        option = next(option for code, option in replies if code == 201)
+        uid = members[k % len(members)].id
+        expected[uid] = expected.get(uid, 0) + (4 if option == 2 else -1)
+
+    paths = [f"/api/v1/rooms/{room}/leaderboard"] + [
+        f"/api/v1/sessions/{sid}/leaderboard" for sid in sids
+    ]
+    incremental = [await board(on_b, owner, p, limit=100) for p in paths]
+    assert {e["user"]["id"]: e["score"] for e in incremental[0]["items"]} == expected
+    redis = aioredis.from_url(backing.redis_url)
+    try:
+        keys = [f"{redis_prefix}:zset:lb:room:{room}"]
+        keys += [f"{redis_prefix}:zset:lb:session:{sid}" for sid in sids]
+        assert await redis.delete(*keys) == len(keys)  # only the keys this test owns
+        rebuilt = [await board(on_a, owner, p, limit=100) for p in paths]
+    finally:
+        await redis.aclose()
+    assert [{**p, "version": 0} for p in rebuilt] == [{**p, "version": 0} for p in incremental]

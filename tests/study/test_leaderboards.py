@@ -10,7 +10,10 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from domain.study import answers
+from domain.study.answers import AnswerIn
 from domain.study.boards import SCORE_LIMIT, TICK_SPAN, composite, score_of
 from tests.backing import Backing
 from tests.conftest import ApiFactory
@@ -98,6 +101,35 @@ async def test_a_board_lost_from_redis_is_rebuilt_identical(
         # Equal boards; `version` numbers snapshots (publishes may happen in between).
         assert [{**p, "version": 0} for p in after] == [{**p, "version": 0} for p in before]
         assert before[0]["total"] == 4 and before[1]["total"] == 3
+
+
+async def test_a_change_lost_with_its_worker_is_caught_up_from_the_database(
+    api_with: ApiFactory, db: AsyncEngine
+) -> None:
+    """A worker that dies between storing an answer and moving the Redis board leaves a
+    gap in the board's change numbers: the publisher sees the watermark stay behind and
+    rebuilds the board, so watchers still get the database's standings."""
+    async with api_with(**FAST) as api:
+        owner, (asha, ravi, meera), room = await group(api, 3)
+        q = await quiz(api, owner, room, 1)
+        qid = q["questions"][0]["id"]
+        sid = await session(api, owner, q["id"], seconds=30)
+        await start(api, owner, sid)
+        watcher = await api.ws(owner)
+        await watch(watcher, f"quiz:{sid}")
+        assert (await answer_rest(api, asha, sid, qid, 1)).status_code == 201
+        async with AsyncSession(db) as s:  # stored and committed, never applied to Redis
+            lost = await answers.store(s, [AnswerIn(ravi.id, sid, qid, 1)])
+        assert [type(o).__name__ for o in lost.outcomes] == ["Answered"]
+        assert (await answer_rest(api, meera, sid, qid, 0)).status_code == 201
+        await until(watcher, lambda f: f["type"] == "board" and f["total"] == 3, within=10)
+        page = await board(api, owner, f"/api/v1/sessions/{sid}/leaderboard")
+        assert [(e["user"]["id"], e["score"]) for e in page["items"]] == [
+            (asha.id, 4),
+            (ravi.id, 4),
+            (meera.id, -1),
+        ]
+        await watcher.close()
 
 
 async def test_boards_are_coalesced_and_the_final_one_matches_the_database(
