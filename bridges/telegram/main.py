@@ -1,0 +1,54 @@
+"""`parley bridge telegram`: wiring and the long-polling loop.
+
+Polling is aiogram's: a failed `getUpdates` is retried with backoff, and a handler that
+raises is logged without stopping the loop, so Telegram errors never crash the bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bridges.telegram.commands import router
+from bridges.telegram.pacing import Telegram
+from bridges.telegram.sessions import Sessions
+from bridges.telegram.settings import BridgeSettings
+from bridges.telegram.state import BridgeState
+from client import ServiceApi
+
+log = logging.getLogger("parley.telegram")
+
+UPDATES = ["message", "callback_query", "stopped_message_generation"]
+
+
+async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -> None:
+    """Serve until cancelled (or SIGINT/SIGTERM when run as a program)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
+    bot = Bot(settings.bot_token.get_secret_value(), session=session)
+    state = BridgeState(settings.state_path)
+    api = ServiceApi(settings.parley_url, settings.service_token.get_secret_value())
+    tg = Telegram(bot, settings.private_edit_seconds, settings.group_edit_seconds)
+    sessions = Sessions(api, tg, state, settings)
+    dispatcher = Dispatcher(api=api, sessions=sessions)
+    dispatcher.include_router(router)
+    try:
+        await sessions.resume_all(await state.followed())
+        if ready is not None:
+            ready.set()
+        log.info("telegram bridge polling", extra={"api": settings.api_base})
+        await dispatcher.start_polling(
+            bot,
+            polling_timeout=settings.poll_timeout,
+            allowed_updates=UPDATES,
+            handle_signals=ready is None,
+            close_bot_session=False,
+        )
+    finally:
+        await sessions.close_all()
+        await api.aclose()
+        await bot.session.close()
+        state.close()
