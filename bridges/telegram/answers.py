@@ -137,8 +137,19 @@ class Answer:
         await self.state.forget_stream(self.stream)
 
     async def abandon(self) -> None:
-        """Stop showing it without a final text (the bridge is shutting down)."""
-        await self._stop()
+        """Stop showing it without a final text (the bridge is shutting down). A call in
+        flight is let finish (up to 10 s), so a message Telegram created is recorded and
+        a restarted bridge edits it rather than sending a second one."""
+        try:
+            async with asyncio.timeout(10):
+                await self._busy.acquire()
+        except TimeoutError:
+            await self._stop()
+            return
+        try:
+            await self._stop()
+        finally:
+            self._busy.release()
 
     async def _stop(self) -> None:
         if self._pump is not None:
@@ -200,9 +211,11 @@ class Answer:
         pacer = self.tg.pacer(self.chat_id)
         parse_mode = "HTML" if html_mode else None
         for i, piece in enumerate(pieces):
+            if i < len(self.message_ids) and self._shown[i] == piece:
+                continue  # never an edit with unchanged text
+            if (wait := pacer.edit_due_in()) > 0:
+                await asyncio.sleep(wait)  # the final edit keeps the pace too
             if i < len(self.message_ids):
-                if self._shown[i] == piece:
-                    continue  # never an edit with unchanged text
                 await self.tg.call(
                     self.chat_id,
                     EditMessageText(

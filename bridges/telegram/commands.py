@@ -16,7 +16,6 @@ from bridges.telegram.sessions import Sessions, UserSession
 from client import AuthenticationFailed, ProtocolError, ServiceApi
 
 log = logging.getLogger("parley.telegram")
-router = Router(name="parley")
 
 NOT_LINKED = "You are not linked to Parley yet. Send /start, or /link CODE with a code from Parley."
 HELP = (
@@ -41,7 +40,6 @@ def _refusal(exc: ProtocolError) -> str:
             return "Parley could not take that right now. Please try again."
 
 
-@router.message(CommandStart())
 async def start(message: Message, api: ServiceApi) -> None:
     who = _who(message)
     if who is None or message.from_user is None:
@@ -52,7 +50,6 @@ async def start(message: Message, api: ServiceApi) -> None:
     await message.answer(f"{greeting}\n{HELP}")
 
 
-@router.message(Command("link"))
 async def link(message: Message, command: CommandObject, api: ServiceApi) -> None:
     who = _who(message)
     if who is None:
@@ -74,7 +71,6 @@ async def link(message: Message, command: CommandObject, api: ServiceApi) -> Non
     await message.answer(f"Linked to your Parley account, {user.display_name}.\n{HELP}")
 
 
-@router.message(Command("unlink"))
 async def unlink(message: Message, api: ServiceApi, sessions: Sessions) -> None:
     who = _who(message)
     if who is None:
@@ -89,7 +85,6 @@ async def unlink(message: Message, api: ServiceApi, sessions: Sessions) -> None:
     await message.answer("Unlinked. The bridge can no longer act for you.")
 
 
-@router.message(Command("new"))
 async def new(message: Message, sessions: Sessions) -> None:
     who = _who(message)
     if who is None:
@@ -103,7 +98,6 @@ async def new(message: Message, sessions: Sessions) -> None:
     await message.answer("New conversation. Describe your symptoms.")
 
 
-@router.message(Command("stop"))
 async def stop(message: Message, sessions: Sessions) -> None:
     who = _who(message)
     session = sessions.find(who) if who else None
@@ -118,7 +112,6 @@ async def _stopped(session: UserSession, draft_id: int | None = None) -> bool:
         return False
 
 
-@router.stopped_message_generation()
 async def stop_button(update: MessageGenerationStopped, sessions: Sessions) -> None:
     # Drafts exist in private chats only, whose id is the user's id.
     session = sessions.find(str(update.chat.id))
@@ -126,12 +119,10 @@ async def stop_button(update: MessageGenerationStopped, sessions: Sessions) -> N
         await _stopped(session, update.draft_id)
 
 
-@router.message(Command("ask"))
 async def ask_in_group(message: Message, command: CommandObject, sessions: Sessions) -> None:
     await _ask(message, (command.args or "").strip(), sessions)
 
 
-@router.message(F.text & ~F.text.startswith("/"), F.chat.type == "private")
 async def text(message: Message, sessions: Sessions) -> None:
     await _ask(message, message.text or "", sessions)
 
@@ -147,3 +138,17 @@ async def _ask(message: Message, text: str, sessions: Sessions) -> None:
         await message.answer(NOT_LINKED)
     except ProtocolError as exc:
         await message.answer(_refusal(exc))
+
+
+def build_router() -> Router:
+    """The handlers, on a fresh router (a router joins one dispatcher only)."""
+    router = Router(name="parley")
+    router.message.register(start, CommandStart())
+    router.message.register(link, Command("link"))
+    router.message.register(unlink, Command("unlink"))
+    router.message.register(new, Command("new"))
+    router.message.register(stop, Command("stop"))
+    router.stopped_message_generation.register(stop_button)
+    router.message.register(ask_in_group, Command("ask"))
+    router.message.register(text, F.text & ~F.text.startswith("/"), F.chat.type == "private")
+    return router

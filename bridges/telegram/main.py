@@ -13,7 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bridges.telegram.commands import router
+from bridges.telegram.commands import build_router
 from bridges.telegram.pacing import Telegram
 from bridges.telegram.sessions import Sessions
 from bridges.telegram.settings import BridgeSettings
@@ -34,19 +34,29 @@ async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -
     tg = Telegram(bot, settings.private_edit_seconds, settings.group_edit_seconds)
     sessions = Sessions(api, tg, state, settings)
     dispatcher = Dispatcher(api=api, sessions=sessions)
-    dispatcher.include_router(router)
+    dispatcher.include_router(build_router())
     try:
         await sessions.resume_all(await state.followed())
         if ready is not None:
             ready.set()
         log.info("telegram bridge polling", extra={"api": settings.api_base})
-        await dispatcher.start_polling(
-            bot,
-            polling_timeout=settings.poll_timeout,
-            allowed_updates=UPDATES,
-            handle_signals=ready is None,
-            close_bot_session=False,
+        polling = asyncio.create_task(
+            dispatcher.start_polling(
+                bot,
+                polling_timeout=settings.poll_timeout,
+                allowed_updates=UPDATES,
+                handle_signals=ready is None,
+                close_bot_session=False,
+            )
         )
+        try:
+            await asyncio.shield(polling)
+        except asyncio.CancelledError:
+            # Cancelling start_polling itself would orphan its polling tasks: stop it.
+            if not polling.done():
+                await dispatcher.stop_polling()
+            await asyncio.gather(polling, return_exceptions=True)
+            raise
     finally:
         await sessions.close_all()
         await api.aclose()
