@@ -7,6 +7,8 @@ always ends as a real message whose text is the durable answer.
 
 from __future__ import annotations
 
+import itertools
+
 from tests.bridges.conftest import AsUser, Bridge
 from tests.bridges.fake_telegram import FakeTelegram
 
@@ -74,7 +76,7 @@ async def test_a_group_answer_is_one_message_edited_at_most_every_3_seconds(
     assert not telegram.drafts
     (message,) = [m for m in telegram.messages.values() if m.chat_id == GROUP]
     assert len(message.times) >= 3, "streamed as one send and edits, then the final edit"
-    gaps = [b - a for a, b in zip(message.times, message.times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(message.times)]
     assert min(gaps) >= 3.0 - 0.05, gaps
     # Never an edit with unchanged text (the fake answers those 400 "not modified").
     assert all(c.status == 200 for c in telegram.called("editMessageText"))
@@ -163,3 +165,29 @@ async def test_a_bridge_restarted_mid_answer_finishes_the_same_message(
 
     body = await final_answer(telegram, parley, GROUP, RAVI)
     assert telegram.texts(GROUP) == [body], "one message, neither lost nor doubled"
+
+
+async def test_a_refused_draft_falls_back_to_editing_one_message(
+    telegram: FakeTelegram, bridge: Bridge, parley: AsUser
+) -> None:
+    await started(telegram)
+    telegram.fail("sendMessageDraft", 400, "Bad Request: drafts are not available", times=100)
+    await telegram.say(RAVI, QUESTION)
+    body = await final_answer(telegram, parley, RAVI, RAVI)
+    _welcome, answer = telegram.texts(RAVI)
+    assert answer == body
+    assert len(telegram.called("sendMessageDraft")) == 1, "a refused draft is not retried"
+    edits = next(m for m in telegram.messages.values() if m.text == body).times
+    gaps = [b - a for a, b in itertools.pairwise(edits)]
+    assert gaps and min(gaps) >= 1.5 - 0.05, gaps
+
+
+async def test_message_is_not_modified_counts_as_delivered(
+    telegram: FakeTelegram, bridge: Bridge, parley: AsUser
+) -> None:
+    await started(telegram)
+    telegram.fail("editMessageText", 400, "Bad Request: message is not modified", times=1)
+    await telegram.say(RAVI, f"/ask {QUESTION}", chat_id=GROUP)
+    body = await final_answer(telegram, parley, GROUP, RAVI)
+    assert telegram.texts(GROUP) == [body]
+    assert next(c.status for c in telegram.called("editMessageText")) == 400
