@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import OrderedDict
 from collections.abc import Coroutine
 from typing import Any
@@ -137,7 +138,8 @@ class UserSession:
             self.chat.chat_id = chat_id
             await self.state.save_chat(self.chat)
         assert self.channel is not None
-        await self.client.send(self.channel, text)
+        # `tg-`: the bridge's source tag, so it knows its own messages when relaying.
+        await self.client.send(self.channel, text, client_id=f"tg-{uuid.uuid4().hex}")
 
     async def stop(self, draft_id: int | None = None) -> bool:
         """Cancel the answer in flight (the one showing `draft_id`, if given)."""
