@@ -35,8 +35,11 @@ async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -
     sessions = Sessions(api, tg, state, settings)
     dispatcher = Dispatcher(api=api, sessions=sessions)
     dispatcher.include_router(build_router())
+    resuming: asyncio.Task[None] | None = None
     try:
-        await sessions.resume_all(await state.followed())
+        # In the background: Parley may be down right now, and Telegram must still be
+        # served (commands answer, messages wait in each client's outbox).
+        resuming = asyncio.create_task(sessions.resume_all(await state.followed()))
         if ready is not None:
             ready.set()
         log.info("telegram bridge polling", extra={"api": settings.api_base})
@@ -58,6 +61,9 @@ async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -
             await asyncio.gather(polling, return_exceptions=True)
             raise
     finally:
+        if resuming is not None:
+            resuming.cancel()
+            await asyncio.gather(resuming, return_exceptions=True)
         await sessions.close_all()
         await api.aclose()
         await bot.session.close()

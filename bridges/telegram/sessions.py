@@ -30,6 +30,7 @@ from bridges.telegram.pacing import Telegram
 from bridges.telegram.settings import BridgeSettings
 from bridges.telegram.state import BridgeState, ChatState
 from client import (
+    AuthenticationFailed,
     Delta,
     LinkedUserTokens,
     MessageEvent,
@@ -259,12 +260,21 @@ class Sessions:
             return session
 
     async def resume_all(self, external_ids: list[str]) -> None:
-        """Reopen the sessions of users who had a conversation before a restart."""
+        """Reopen the sessions of users who had a conversation before a restart, retrying
+        with backoff while Parley is unreachable; a user no longer linked is skipped."""
         for external_id in external_ids[: self.settings.max_sessions]:
-            try:
-                await self.get(external_id)
-            except Exception:  # noqa: BLE001 - one user's failure (unlinked meanwhile) stops no other
-                log.warning("could not resume a user", extra={"user": external_id})
+            delay = 1.0
+            while True:
+                try:
+                    await self.get(external_id)
+                    break
+                except AuthenticationFailed:
+                    log.info("a user is no longer linked", extra={"user": external_id})
+                    break
+                except Exception:  # noqa: BLE001 - Parley unreachable: try again later
+                    log.warning("could not resume a user yet", extra={"user": external_id})
+                    await asyncio.sleep(delay)
+                    delay = min(30.0, delay * 2)
 
     async def drop(self, external_id: str) -> None:
         async with self._lock:
