@@ -140,6 +140,27 @@ async def _ask(message: Message, text: str, sessions: Sessions) -> None:
         await message.answer(_refusal(exc))
 
 
+async def join(message: Message, command: CommandObject, api: ServiceApi) -> None:
+    """`/join CODE`: join a Parley study group with its invite code."""
+    who = _who(message)
+    code = (command.args or "").strip()
+    if who is None:
+        return
+    if not code:
+        await message.answer("Send /join CODE with the group's invite code.")
+        return
+    try:
+        room = await api.as_user(who, "POST", "/rooms/join", {"invite_code": code})
+    except ProtocolError as exc:
+        text = {
+            "not_found": "No group has that invite code.",
+            "invalid": "That is not an invite code.",
+        }.get(str(exc.code), _refusal(exc))
+        await message.answer(text)
+        return
+    await message.answer(f"You joined {room['name']}.")
+
+
 def build_router() -> Router:
     """The handlers, on a fresh router (a router joins one dispatcher only)."""
     router = Router(name="parley")
@@ -150,5 +171,6 @@ def build_router() -> Router:
     router.message.register(stop, Command("stop"))
     router.stopped_message_generation.register(stop_button)
     router.message.register(ask_in_group, Command("ask"))
+    router.message.register(join, Command("join"))
     router.message.register(text, F.text & ~F.text.startswith("/"), F.chat.type == "private")
     return router

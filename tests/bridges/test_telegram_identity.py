@@ -81,3 +81,21 @@ async def test_text_from_someone_never_linked_gets_told_how_to_start(
     await telegram.say(ASHA, QUESTION)
     await telegram.wait_for(lambda: telegram.texts(ASHA))
     assert "/start" in telegram.texts(ASHA)[0]
+
+
+async def test_join_with_an_invite_code_makes_the_user_a_member_of_the_study_group(
+    telegram: FakeTelegram, bridge: Bridge, parley: AsUser, server: InProcessServer
+) -> None:
+    owner = await registered(server)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        group = (
+            await http.post("/api/v1/rooms", json={"name": "Biology crew"}, headers=owner)
+        ).json()
+    await started(telegram, ASHA)
+    await telegram.say(ASHA, f"/join {group['invite_code']}")
+    await telegram.wait_for(lambda: "You joined Biology crew." in telegram.texts(ASHA))
+    rooms = await parley.get(ASHA, "/rooms")
+    assert [r["id"] for r in rooms] == [group["id"]]
+
+    await telegram.say(ASHA, "/join nosuchcode")
+    await telegram.wait_for(lambda: telegram.texts(ASHA)[-1] == "No group has that invite code.")
