@@ -34,7 +34,7 @@ ExternalPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
     "/users",
     response_model=LinkedUserOut,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(400, 401, 403, 422),
 )
 async def bind_user(
     body: BindIn, service: ServiceAccount, session: SessionDep, response: Response
@@ -49,7 +49,7 @@ async def bind_user(
     return LinkedUserOut(user=UserOut.model_validate(user), created=created)
 
 
-@router.post("/links", response_model=UserOut, responses=error_responses(401, 403, 404, 409))
+@router.post("/links", response_model=UserOut, responses=error_responses(400, 401, 403, 404, 409))
 async def link_user(
     body: LinkIn, service: ServiceAccount, session: SessionDep, services: ServicesDep
 ) -> UserOut:
@@ -72,7 +72,9 @@ async def unlink(
     await links.unlink_external(session, services.broker, service, external_id)
 
 
-@router.post("/tokens", response_model=LinkedTokenOut, responses=error_responses(401, 403, 422))
+@router.post(
+    "/tokens", response_model=LinkedTokenOut, responses=error_responses(400, 401, 403, 422)
+)
 async def act_as(
     body: ActAsIn, service: ServiceAccount, session: SessionDep, services: ServicesDep
 ) -> LinkedTokenOut:
