@@ -118,6 +118,14 @@ def cmd_token(args: argparse.Namespace) -> None:
         print(asyncio.run(issue(ready)))
 
 
+def cmd_bridge(args: argparse.Namespace) -> None:
+    """A bridge is a client of the protocol: it needs no database or Redis of its own."""
+    from bridges.telegram.main import run
+    from bridges.telegram.settings import BridgeSettings
+
+    asyncio.run(run(BridgeSettings()))  # every field from the environment
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """A demo only: refused in production (it registers throwaway members)."""
     if get_settings().env is Environment.production:
@@ -152,6 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--service", required=True, help="bridge name, e.g. telegram")
     token.add_argument("--days", type=int, default=365)
     token.set_defaults(func=cmd_token)
+
+    bridge = sub.add_parser("bridge", help="run a bridge (a separate process): telegram")
+    bridge.add_argument("which", choices=["telegram"])
+    bridge.set_defaults(func=cmd_bridge)
 
     demo = sub.add_parser("demo", help="DEMO: simulated members play a live quiz session")
     demo.add_argument("what", choices=["quiz"])

@@ -30,7 +30,19 @@ from edge.services import Services
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, study_sse, ws
 from realtime.hub import Hub
-from rest import auth, bot, health, leaderboards, messages, quizzes, rooms, sessions, users
+from rest import (
+    auth,
+    bot,
+    health,
+    leaderboards,
+    links,
+    messages,
+    quizzes,
+    rooms,
+    service,
+    sessions,
+    users,
+)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -149,6 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         auth.router,
         users.router,
+        links.router,
+        service.router,
         rooms.router,
         messages.router,
         bot.router,

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=30, ge=1)
     refresh_token_days: int = Field(default=14, ge=1)
     service_token_days: int = Field(default=365, ge=1)
+    # A bridge's token for one linked user (docs/protocol.md §18): short, since unlinking
+    # revokes the live ones anyway and the bridge renews them in band.
+    linked_token_minutes: int = Field(default=15, ge=1, le=60)
+    link_code_seconds: int = Field(default=600, ge=30, le=3600)
     # Argon2id cost (OWASP minimum by default); tests lower it to keep the suite fast.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19456, ge=8)

@@ -44,6 +44,7 @@ from client.events import (
 )
 from client.link import ClientStats, Hello
 from client.sends import Ack
+from client.service import LinkedUserTokens, ServiceApi, ServiceUser
 from client.sse import SseStream
 from client.subscriptions import Subscribed, Subscription
 from client.tokens import RestTokens, StaticToken, TokenSource
@@ -65,6 +66,7 @@ __all__ = [
     "Hello",
     "JoinEvent",
     "LeaveEvent",
+    "LinkedUserTokens",
     "MessageEvent",
     "ParleyClient",
     "ParleyError",
@@ -77,6 +79,8 @@ __all__ = [
     "Reset",
     "RestTokens",
     "RevealEvent",
+    "ServiceApi",
+    "ServiceUser",
     "SseStream",
     "StaticToken",
     "StreamEnd",

@@ -5,6 +5,7 @@ Importing this package registers every table on `Base.metadata` (Alembic relies 
 
 from models.base import Base
 from models.bot import BotStream
+from models.links import LinkToken, ServiceLink
 from models.messages import Message
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
@@ -19,6 +20,7 @@ __all__ = [
     "BoardVersion",
     "BotStream",
     "Difficulty",
+    "LinkToken",
     "MemberRole",
     "Membership",
     "Message",
@@ -30,6 +32,7 @@ __all__ = [
     "Role",
     "Room",
     "RoomKind",
+    "ServiceLink",
     "SessionAnswer",
     "Subject",
     "User",

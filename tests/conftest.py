@@ -25,7 +25,8 @@ from tests.support import Api
 
 TABLES = (
     "bot_streams, session_answers, quiz_sessions, board_versions, answers, attempts, "
-    "questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
+    "questions, quizzes, messages, memberships, rooms, link_tokens, service_links, revoked_tokens, "
+    "users"
 )
 
 

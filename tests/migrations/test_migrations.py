@@ -37,6 +37,8 @@ TABLES = {
     "quiz_sessions",
     "session_answers",
     "board_versions",
+    "service_links",
+    "link_tokens",
 }
 ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
 

@@ -1,0 +1,324 @@
+"""A fake Telegram Bot API server: the methods the bridge uses, over real HTTP.
+
+Telegram's servers cannot run here, so this stands in for them (and only for them). It
+speaks the Bot API's envelope: `{"ok": true, "result": ...}`, errors as `{"ok": false,
+"error_code", "description", "parameters": {"retry_after"}}` with the HTTP status equal to
+`error_code`, and takes form, multipart and JSON bodies at `/bot<token>/<method>`.
+
+A test plays the users (`say`, `press_stop`), scripts failures (`fail`: a 429 with
+`retry_after`, "message is not modified", a refused draft) and reads what the bot did:
+every call with its time, each message's current text and the times of its edits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT_ID = 999_000
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Sent:
+    """A message the bot sent: its text now, and when it was sent and each edit."""
+
+    chat_id: int
+    message_id: int
+    text: str  # what the user sees (HTML parsed, as Telegram does)
+    parse_mode: str | None
+    markup: str = ""  # the text as sent (with tags, for HTML)
+    times: list[float] = field(default_factory=list)
+    deleted: bool = False
+
+
+@dataclass
+class Failure:
+    method: str
+    code: int
+    description: str
+    retry_after: int | None
+    times: int
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "42:TEST") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[int, int], Sent] = {}
+        self.drafts: list[Call] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._failures: list[Failure] = []
+        self._changed = asyncio.Condition()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.url = ""
+        self.app = Starlette(
+            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+        )
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self, port: int) -> None:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        self._task = asyncio.create_task(self._server.serve())
+        self.url = f"http://127.0.0.1:{port}"
+        async with asyncio.timeout(10):
+            while not self._server.started:  # noqa: ASYNC110 - uvicorn offers only a flag
+                await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            async with self._changed:
+                self._changed.notify_all()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, 10)
+
+    # --- what a test does -------------------------------------------------------------
+    async def say(
+        self, user_id: int, text: str, *, chat_id: int | None = None, name: str = "Ravi"
+    ) -> None:
+        """User `user_id` writes `text` in a private chat (or in group `chat_id` < 0)."""
+        chat_id = chat_id if chat_id is not None else user_id
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+        if chat_id < 0:
+            chat["title"] = "Study group"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": user_id, "is_bot": False, "first_name": name},
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        await self._push({"message": message})
+
+    async def press_stop(self, user_id: int, draft_id: int) -> None:
+        """The user presses Stop under a draft (Bot API `stopped_message_generation`)."""
+        await self._push(
+            {
+                "stopped_message_generation": {
+                    "chat": {"id": user_id, "type": "private"},
+                    "draft_id": draft_id,
+                }
+            }
+        )
+
+    def fail(
+        self,
+        method: str,
+        code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` calls of `method` fail like this."""
+        self._failures.append(Failure(method, code, description, retry_after, times))
+
+    def texts(self, chat_id: int) -> list[str]:
+        """The current text of each message the bot has in `chat_id`, oldest first."""
+        return [
+            m.text
+            for (c, _), m in sorted(self.messages.items(), key=lambda kv: kv[0][1])
+            if c == chat_id and not m.deleted
+        ]
+
+    def called(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, check: Callable[[], Any], within: float = 30) -> Any:
+        """Wait until `check()` is truthy (re-checked on every call the bot makes)."""
+        async with asyncio.timeout(within):
+            async with self._changed:
+                while not (result := check()):
+                    await self._changed.wait()
+                return result
+
+    # --- the Bot API ------------------------------------------------------------------
+    async def _push(self, update: dict[str, Any]) -> None:
+        async with self._changed:
+            self._updates.append({"update_id": next(self._update_ids), **update})
+            self._changed.notify_all()
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.path_params["method"]
+        params = await _params(request)
+        call = Call(method, params, time.monotonic())
+        failure = self._take_failure(method)
+        if failure is not None:
+            call.status = failure.code
+            await self._record(call)
+            return _error(failure.code, failure.description, failure.retry_after)
+        handler = getattr(self, f"_m_{method.lower()}", None)
+        if method.lower() != "getupdates":
+            await self._record(call)
+        if handler is None:
+            return JSONResponse({"ok": True, "result": True})
+        try:
+            result = await handler(params)
+        except _ApiError as exc:
+            call.status = exc.code
+            return _error(exc.code, exc.description)
+        if method == "sendMessageDraft":
+            self.drafts.append(call)
+        return JSONResponse({"ok": True, "result": result})
+
+    def _take_failure(self, method: str) -> Failure | None:
+        for failure in self._failures:
+            if failure.method == method and failure.times > 0:
+                failure.times -= 1
+                return failure
+        return None
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    async def _m_getme(self, params: dict[str, Any]) -> Any:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Parley", "username": "parley_bot"}
+
+    async def _m_getupdates(self, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        # Asking from `offset` confirms every update below it, as Telegram does.
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                async with self._changed:
+                    while not any(u["update_id"] >= offset for u in self._updates):
+                        if self._server is not None and self._server.should_exit:
+                            break
+                        await self._changed.wait()
+        return [u for u in self._updates if u["update_id"] >= offset][:100]
+
+    async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        text = _visible(params)
+        if not 1 <= len(text) <= 4096:
+            raise _ApiError(400, "Bad Request: message text is empty or too long")
+        sent = Sent(
+            chat_id, next(self._message_ids), text, params.get("parse_mode"), str(params["text"])
+        )
+        sent.times.append(time.monotonic())
+        async with self._changed:
+            self.messages[(chat_id, sent.message_id)] = sent
+            self._changed.notify_all()
+        return _message(sent)
+
+    async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        sent = self.messages.get(key)
+        if sent is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        text = _visible(params)
+        if text == sent.text and str(params["text"]) == sent.markup:
+            raise _ApiError(400, "Bad Request: message is not modified")
+        if not 1 <= len(text) <= 4096:
+            raise _ApiError(400, "Bad Request: message text is empty or too long")
+        async with self._changed:
+            sent.text, sent.parse_mode = text, params.get("parse_mode")
+            sent.markup = str(params["text"])
+            sent.times.append(time.monotonic())
+            self._changed.notify_all()
+        return _message(sent)
+
+    async def _m_sendmessagedraft(self, params: dict[str, Any]) -> Any:
+        if int(params["chat_id"]) < 0:
+            raise _ApiError(400, "Bad Request: drafts can be sent to private chats only")
+        if int(params["draft_id"]) == 0:
+            raise _ApiError(400, "Bad Request: draft_id must be non-zero")
+        return True
+
+    async def _m_deletemessage(self, params: dict[str, Any]) -> Any:
+        sent = self.messages.get((int(params["chat_id"]), int(params["message_id"])))
+        if sent is None:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        sent.deleted = True
+        return True
+
+
+class _ApiError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        self.code = code
+        self.description = description
+
+
+def _error(code: int, description: str, retry_after: int | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+        body["description"] = f"Too Many Requests: retry after {retry_after}"
+    return JSONResponse(body, status_code=code)
+
+
+def _message(sent: Sent) -> dict[str, Any]:
+    return {
+        "message_id": sent.message_id,
+        "date": int(time.time()),
+        "chat": {"id": sent.chat_id, "type": "private" if sent.chat_id > 0 else "group"},
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Parley"},
+        "text": sent.text,
+    }
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    """A method's parameters from a JSON, urlencoded or multipart body (or the query).
+    Form values that are JSON (objects, arrays, booleans) are decoded, as Telegram does."""
+    params: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        params.update(await request.json())
+    elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        for key, value in form.items():
+            if isinstance(value, str):
+                params[key] = _decoded(value)
+    return params
+
+
+def _visible(params: dict[str, Any]) -> str:
+    """The text a user sees: HTML tags removed and entities decoded for parse_mode HTML."""
+    text = str(params["text"])
+    if params.get("parse_mode") == "HTML":
+        return html.unescape(re.sub(r"<[^>]+>", "", text))
+    return text
+
+
+def _decoded(value: str) -> Any:
+    if value[:1] in ("{", "[") or value in ("true", "false"):
+        with contextlib.suppress(ValueError):
+            return json.loads(value)
+    return value
