@@ -5,6 +5,7 @@ Importing this package registers every table on `Base.metadata` (Alembic relies 
 
 from models.base import Base
 from models.bot import BotStream
+from models.care import AccessEntry, ConsultationShare, DoctorProfile, ShareMode, SymptomEntry
 from models.messages import Message
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
@@ -13,12 +14,15 @@ from models.tokens import RevokedToken
 from models.users import Role, User
 
 __all__ = [
+    "AccessEntry",
     "Answer",
     "Attempt",
     "Base",
     "BoardVersion",
     "BotStream",
+    "ConsultationShare",
     "Difficulty",
+    "DoctorProfile",
     "MemberRole",
     "Membership",
     "Message",
@@ -31,6 +35,8 @@ __all__ = [
     "Room",
     "RoomKind",
     "SessionAnswer",
+    "ShareMode",
     "Subject",
+    "SymptomEntry",
     "User",
 ]
