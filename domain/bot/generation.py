@@ -42,6 +42,7 @@ from domain.bot.events import (
 )
 from domain.bot.providers import Prompt, Provider, ProviderError, Usage
 from domain.bot.verdict import Verdict, VerdictFilter, ending, settle
+from domain.care.doctors import DoctorCard, for_answer
 from domain.chat import publish_event
 from domain.events import encode
 from domain.triage import DISCLAIMER, Specialty, Urgency
@@ -91,6 +92,17 @@ def triage_info(specialty: Specialty, urgency: Urgency, provider: str, status: s
     )
 
 
+async def listed_doctors(rt: Runtime, specialty: Specialty) -> list[DoctorCard] | None:
+    """Up to three available doctors of the specialty, for the answer. A failed lookup
+    lists none (the answer matters more than the list)."""
+    try:
+        async with rt.sessions() as session:
+            return await for_answer(session, specialty.code.value) or None
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("doctor lookup failed", extra={"error": type(exc).__name__})
+        return None
+
+
 async def emit(rt: Runtime, room_id: int, event: object, *, ttl: float) -> None:
     """Append to the answer's stream, THEN publish (the order resume relies on, live.py).
     A Redis failure is logged and the answer goes on: its durable message is what counts."""
@@ -115,6 +127,7 @@ async def publish_end(
     triage: TriageInfo,
     usage: UsageInfo | None,
     error: StreamError | None,
+    doctors: list[DoctorCard] | None = None,
 ) -> None:
     """`stream_end` (with the durable seq), then the durable `message` itself."""
     channel = f"room:{room_id}"
@@ -133,6 +146,7 @@ async def publish_end(
         reply_to=reply_to,
         triage=triage,
         usage=usage,
+        doctors=doctors,
     )
     await publish_event(rt.broker, message)
 
@@ -291,8 +305,9 @@ class Generation:
             body = closing_body(shown, status)
         triage = triage_info(verdict.specialty, verdict.urgency, self.job.provider.name, status)
         usage = self._usage()
+        doctors = await listed_doctors(self.rt, verdict.specialty) if status == "complete" else None
         finished = await store.finish(
-            self.rt.sessions, self.job.stream, status, body, triage, usage, error
+            self.rt.sessions, self.job.stream, status, body, triage, usage, error, doctors
         )
         with contextlib.suppress(Exception):
             await self.rt.broker.take_key(live.lease_key(self.job.stream))
@@ -303,5 +318,5 @@ class Generation:
         stored, reply_to = finished
         await publish_end(
             self.rt, self.job.room_id, self.job.stream, status, stored, reply_to, body, triage,
-            usage, error,
+            usage, error, doctors,
         )  # fmt: skip
