@@ -30,7 +30,21 @@ from edge.services import Services
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, study_sse, ws
 from realtime.hub import Hub
-from rest import auth, bot, health, leaderboards, messages, quizzes, rooms, sessions, users
+from rest import (
+    access_log,
+    auth,
+    bot,
+    doctors,
+    health,
+    leaderboards,
+    messages,
+    quizzes,
+    rooms,
+    sessions,
+    shares,
+    symptoms,
+    users,
+)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -155,6 +169,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quizzes.router,
         sessions.router,
         leaderboards.router,
+        doctors.router,
+        shares.router,
+        symptoms.router,
+        access_log.router,
         sse.router,
         study_sse.router,
     ):
