@@ -3,6 +3,7 @@ a `read` share allows, revocation, and the access log of a doctor's reads."""
 
 from __future__ import annotations
 
+from httpx import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.bot.support import conversation
@@ -17,7 +18,7 @@ async def test_bad_shares_get_the_protocols_codes(api: Api, db: AsyncEngine) -> 
     room = await conversation(api, asha)
     url = f"/api/v1/rooms/{room}/shares"
 
-    async def post(owner_headers: dict[str, str], doctor_id: int, mode: str = "read") -> object:
+    async def post(owner_headers: dict[str, str], doctor_id: int, mode: str = "read") -> Response:
         return await api.http.post(
             url, json={"doctor_id": doctor_id, "mode": mode}, headers=owner_headers
         )
