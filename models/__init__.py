@@ -7,6 +7,7 @@ from models.base import Base
 from models.bot import BotStream
 from models.care import AccessEntry, ConsultationShare, DoctorProfile, ShareMode, SymptomEntry
 from models.messages import Message
+from models.notifications import Notification
 from models.quizzes import Answer, Attempt, Difficulty, Question, Quiz, Subject
 from models.rooms import MemberRole, Membership, Room, RoomKind
 from models.study import BoardVersion, Phase, QuizSession, SessionAnswer
@@ -26,6 +27,7 @@ __all__ = [
     "MemberRole",
     "Membership",
     "Message",
+    "Notification",
     "Phase",
     "Question",
     "Quiz",

@@ -63,6 +63,8 @@ class ConsultationShare(CreatedAt, Base):
         Enum(ShareMode, name="share_mode", values_callable=lambda e: [m.value for m in e]),
         nullable=False,
     )
+    # The doctor's first live subscription under this share (the `doctor_joined` notice).
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     # "may this doctor read this patient's history" is the lookup besides the PK.
     __table_args__ = (Index("ix_consultation_shares_patient_doctor", "patient_id", "doctor_id"),)

@@ -24,7 +24,7 @@ from tests.servers import SERVER_LOGS, InProcessServer, free_port
 from tests.support import Api
 
 TABLES = (
-    "access_log, symptom_entries, consultation_shares, doctor_profiles, "
+    "notifications, access_log, symptom_entries, consultation_shares, doctor_profiles, "
     "bot_streams, session_answers, quiz_sessions, board_versions, answers, attempts, "
     "questions, quizzes, messages, memberships, rooms, revoked_tokens, users"
 )

@@ -1,5 +1,6 @@
 """Doctors in the loop: doctor profiles, consultation shares (and the `doctor` member
-role), the symptom history, the access log, and the doctors a bot answer lists.
+role), the symptom history, the access log, the doctors a bot answer lists; and
+notifications (`users.notify_seq` is the head of each user's `user:{id}` channel).
 
 Revision ID: 0005
 Revises: 0004
@@ -53,6 +54,7 @@ def upgrade() -> None:
         sa.Column("doctor_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("mode", sa.Enum("read", "participate", name="share_mode"), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=True),
         _now("created_at"),
         _fk("consultation_shares", "room_id", "rooms", "CASCADE"),
         _fk("consultation_shares", "doctor_id", "users", "CASCADE"),
@@ -98,9 +100,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log")),
     )
     op.create_index("ix_access_log_owner_id", "access_log", ["owner_id", "id"])
+    op.add_column(
+        "users",
+        sa.Column("notify_seq", sa.BigInteger(), server_default="0", nullable=False),
+    )
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("room_id", sa.Integer(), nullable=True),
+        sa.Column("data", postgresql.JSONB(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        _now("created_at"),
+        _fk("notifications", "user_id", "users", "CASCADE"),
+        _fk("notifications", "room_id", "rooms", "SET NULL"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint("user_id", "seq", name=op.f("uq_notifications_user_id_seq")),
+    )
+    op.create_index(
+        "ix_notifications_unread",
+        "notifications",
+        ["user_id", "room_id"],
+        postgresql_where=sa.text("read_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notifications_unread", table_name="notifications")
+    op.drop_table("notifications")
+    op.drop_column("users", "notify_seq")
     op.drop_index("ix_access_log_owner_id", table_name="access_log")
     op.drop_table("access_log")
     op.drop_index("ix_symptom_entries_user_id", table_name="symptom_entries")

@@ -37,8 +37,13 @@ TABLES = {
     "quiz_sessions",
     "session_answers",
     "board_versions",
+    "doctor_profiles",
+    "consultation_shares",
+    "symptom_entries",
+    "access_log",
+    "notifications",
 }
-ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
+ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty", "share_mode"}
 
 
 def _with_database(url: str, database: str) -> str:
