@@ -45,6 +45,7 @@ from domain.bot.verdict import Verdict, VerdictFilter, ending, settle
 from domain.care.doctors import DoctorCard, for_answer
 from domain.chat import publish_event
 from domain.events import encode
+from domain.notifications import Kind, Notifier
 from domain.triage import DISCLAIMER, Specialty, Urgency
 
 log = logging.getLogger("parley.bot")
@@ -320,3 +321,15 @@ class Generation:
             self.rt, self.job.room_id, self.job.stream, status, stored, reply_to, body, triage,
             usage, error, doctors,
         )  # fmt: skip
+        await self._tell_if_away(stored.seq, status)
+
+    async def _tell_if_away(self, seq: int, status: Status) -> None:
+        """`answer_finished` for the owner when no connection of theirs watches the room."""
+        notifier = Notifier(self.rt.sessions, self.rt.broker)
+        channel = f"room:{self.job.room_id}"
+        async with self.rt.sessions() as session:
+            owner = await store.room_owner(session, self.job.room_id)
+        if owner is None or await notifier.watching(owner, channel):
+            return
+        data = {"seq": seq, "status": status}
+        await notifier.notify([owner], Kind.answer_finished, self.job.room_id, data)

@@ -54,6 +54,7 @@ from domain.bot.providers import OfflineProvider, Prompt, Provider, Turn
 from domain.care import shares, symptoms
 from domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from domain.events import UserRef
+from domain.notifications import Kind, Notifier
 from domain.triage import TriageResult, Urgency, emergency_message, screen, triage
 from domain.triage.specialties import Code, specialty
 from models import MemberRole, RoomKind, ShareMode
@@ -78,6 +79,7 @@ class BotService:
     ) -> None:
         self._spawn = spawn
         self.rt = Runtime(sessions, broker, config)
+        self.notifier = Notifier(sessions, broker)
         self.offline = OfflineProvider(config.offline_pace)
         self.provider: Provider = model or self.offline
         self._kinds: dict[int, RoomKind] = {}  # a room's kind never changes
@@ -114,7 +116,8 @@ class BotService:
             if membership.role is MemberRole.doctor:
                 if await shares.mode_of(session, room_id, author.id) is not ShareMode.participate:
                     raise Forbidden("This conversation is shared with you to read only.")
-                return await post()  # the bot answers the patient only
+                owner = await store.room_owner(session, room_id)
+                return await self._doctor_post(post, author, room_id, owner)
             if client_id is not None and await find_by_client_id(session, author.id, client_id):
                 return await post()  # a retry: acked with the first seq, nothing generated
             current = await store.in_flight(session, room_id)
@@ -164,6 +167,18 @@ class BotService:
         await self._record(author.id, room_id, posted, prompt)
         job = Job(stream_id, room_id, posted.event.seq, self.provider, prompt)
         self._start(Generation(self.rt, job))
+        return posted
+
+    async def _doctor_post(
+        self, post: Post, author: UserRef, room_id: int, owner: int | None
+    ) -> chat.Posted:
+        """A participating doctor's message: stored as in any room (the bot answers the
+        patient only), and the patient is notified (`doctor_replied`)."""
+        posted = await post()
+        if posted.created and owner is not None:
+            doctor = {"id": author.id, "name": author.name}
+            data = {"doctor": doctor, "seq": posted.event.seq}
+            await self.notifier.notify([owner], Kind.doctor_replied, room_id, data)
         return posted
 
     async def _record(

@@ -39,6 +39,10 @@ async def room_kind(session: AsyncSession, room_id: int) -> RoomKind | None:
     return (await session.execute(select(Room.kind).where(Room.id == room_id))).scalar()
 
 
+async def room_owner(session: AsyncSession, room_id: int) -> int | None:
+    return (await session.execute(select(Room.owner_id).where(Room.id == room_id))).scalar()
+
+
 async def grant(
     sessions: async_sessionmaker[AsyncSession],
     stream_id: str,

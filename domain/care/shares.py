@@ -16,14 +16,16 @@ is not a doctor -> invalid; revoking a share that does not exist -> not_found.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import Broker
 from domain.access import require_member
 from domain.errors import Forbidden, Invalid, NotFound
+from domain.notifications import Kind, Notifier
 from domain.revocations import ChannelRevoked, RevokeReason, announce
 from domain.rooms import room_scoped_channels
 from models import ConsultationShare, MemberRole, Membership, Role, Room, RoomKind, ShareMode, User
@@ -51,9 +53,16 @@ async def _owned_conversation(session: AsyncSession, room_id: int, user_id: int)
 
 
 async def share(
-    session: AsyncSession, room_id: int, owner_id: int, doctor_id: int, mode: ShareMode
+    session: AsyncSession,
+    room_id: int,
+    owner_id: int,
+    doctor_id: int,
+    mode: ShareMode,
+    *,
+    notifier: Notifier | None = None,
 ) -> ShareView:
-    """Share (or change the mode of a share). Idempotent for the same mode."""
+    """Share (or change the mode of a share). Idempotent for the same mode. A new share
+    notifies the doctor (`conversation_shared`)."""
     room = await _owned_conversation(session, room_id, owner_id)
     doctor = await session.get(User, doctor_id)
     if doctor is None or not doctor.is_active:
@@ -61,6 +70,7 @@ async def share(
     if doctor.role is not Role.doctor:
         raise Invalid("A conversation can only be shared with a doctor.")
     row = await session.get(ConsultationShare, (room_id, doctor_id))
+    new = row is None
     if row is None:
         row = ConsultationShare(
             room_id=room_id, doctor_id=doctor_id, patient_id=room.owner_id, mode=mode
@@ -71,6 +81,9 @@ async def share(
         row.mode = mode
     await session.commit()
     await session.refresh(row)
+    if new and notifier is not None:
+        about = await _about(session, room, mode)
+        await notifier.notify([doctor_id], Kind.conversation_shared, room_id, about)
     return ShareView(
         room_id=room_id,
         doctor_id=doctor_id,
@@ -101,10 +114,18 @@ async def list_shares(session: AsyncSession, room_id: int, owner_id: int) -> lis
 
 
 async def revoke(
-    session: AsyncSession, room_id: int, owner_id: int, doctor_id: int, *, broker: Broker
+    session: AsyncSession,
+    room_id: int,
+    owner_id: int,
+    doctor_id: int,
+    *,
+    broker: Broker,
+    notifier: Notifier | None = None,
 ) -> None:
-    """End a share now: storage first, then every worker's live subscriptions (`revoked`)."""
-    await _owned_conversation(session, room_id, owner_id)
+    """End a share now: storage first, then every worker's live subscriptions (`revoked`);
+    the doctor is notified (`share_revoked`)."""
+    room = await _owned_conversation(session, room_id, owner_id)
+    about = await _about(session, room, None)
     gone = await session.execute(
         delete(ConsultationShare)
         .where(ConsultationShare.room_id == room_id, ConsultationShare.doctor_id == doctor_id)
@@ -122,6 +143,38 @@ async def revoke(
             broker,
             ChannelRevoked(channel=channel, user_id=doctor_id, reason=RevokeReason.revoked),
         )
+    if notifier is not None:
+        await notifier.notify([doctor_id], Kind.share_revoked, room_id, about)
+
+
+async def _about(session: AsyncSession, room: Room, mode: ShareMode | None) -> dict[str, Any]:
+    """A notification's data about a share: the patient (no health data)."""
+    owner = room.owner_id
+    name = (await session.execute(select(User.display_name).where(User.id == owner))).scalar()
+    data: dict[str, Any] = {"patient": {"id": owner, "name": name}}
+    if mode is not None:
+        data["mode"] = mode.value
+    return data
+
+
+async def first_join(session: AsyncSession, room_id: int, user_id: int) -> int | None:
+    """Mark a participating doctor's first live subscription; the patient's id the first
+    time, else None (also for anyone who is not a participating doctor of the room)."""
+    row = (
+        await session.execute(
+            update(ConsultationShare)
+            .where(
+                ConsultationShare.room_id == room_id,
+                ConsultationShare.doctor_id == user_id,
+                ConsultationShare.mode == ShareMode.participate,
+                ConsultationShare.joined_at.is_(None),
+            )
+            .values(joined_at=func.now())
+            .returning(ConsultationShare.patient_id)
+        )
+    ).first()
+    await session.commit()
+    return row[0] if row is not None else None
 
 
 async def mode_of(session: AsyncSession, room_id: int, doctor_id: int) -> ShareMode | None:
