@@ -38,6 +38,7 @@ from rest import (
     health,
     leaderboards,
     messages,
+    notifications,
     quizzes,
     rooms,
     sessions,
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shares.router,
         symptoms.router,
         access_log.router,
+        notifications.router,
         sse.router,
         study_sse.router,
     ):

@@ -25,11 +25,13 @@ router = APIRouter(
     responses=error_responses(400, 401, 403, 404),
 )
 async def share(
-    room_id: IdPath, body: ShareIn, user: CurrentUser, session: SessionDep
+    room_id: IdPath, body: ShareIn, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> ShareView:
     """Share (or change the mode of a share). The doctor becomes a member with role
     `doctor`: `read` gives history and live events, `participate` also sending."""
-    return await shares.share(session, room_id, user.id, body.doctor_id, ShareMode(body.mode))
+    return await shares.share(
+        session, room_id, user.id, body.doctor_id, ShareMode(body.mode), notifier=services.notifier
+    )
 
 
 @router.get("", response_model=list[ShareView], responses=error_responses(401, 403, 404))
@@ -52,4 +54,6 @@ async def revoke(
     """Ends the share at once: the doctor's WebSocket subscriptions get `unsubscribed`
     (reason `revoked`) and SSE streams an `error` `forbidden`, on every worker; REST then
     answers 403."""
-    await shares.revoke(session, room_id, user.id, doctor_id, broker=services.broker)
+    await shares.revoke(
+        session, room_id, user.id, doctor_id, broker=services.broker, notifier=services.notifier
+    )
