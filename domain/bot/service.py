@@ -113,18 +113,25 @@ class BotService:
         post = self._poster(author, room_id, client_id, text, max_chars)
         async with self.sessions() as session:
             membership = await require_member(session, room_id, author.id)
-            if membership.role is MemberRole.doctor:
+            doctor = membership.role is MemberRole.doctor
+            if doctor:
                 if await shares.mode_of(session, room_id, author.id) is not ShareMode.participate:
                     raise Forbidden("This conversation is shared with you to read only.")
                 owner = await store.room_owner(session, room_id)
-                return await self._doctor_post(post, author, room_id, owner)
-            if client_id is not None and await find_by_client_id(session, author.id, client_id):
-                return await post()  # a retry: acked with the first seq, nothing generated
-            current = await store.in_flight(session, room_id)
-            history = await store.context(
-                session, room_id, store.SEQ_MAX, self.rt.config.context_messages
-            )
-            waits = await shares.doctor_participates(session, room_id)
+            else:
+                retry = client_id is not None and bool(
+                    await find_by_client_id(session, author.id, client_id)
+                )
+                current = await store.in_flight(session, room_id)
+                history = await store.context(
+                    session, room_id, store.SEQ_MAX, self.rt.config.context_messages
+                )
+                waits = await shares.doctor_participates(session, room_id)
+        # Posting happens outside the session: one pooled connection per request at a time.
+        if doctor:
+            return await self._doctor_post(post, author, room_id, owner)
+        if retry:
+            return await post()  # acked with the first seq, nothing generated
         asked = addressed(text)
         prompt = self._prompt(asked if asked is not None else text, history)
         if screen(text).hit or prompt.offline.urgency is Urgency.emergency:
