@@ -317,19 +317,25 @@ class Generation:
             # conversation was deleted: whoever finished it told the subscribers.
             return
         stored, reply_to = finished
+        # Who is away is read BEFORE the answer is published: a watcher that sees the
+        # answer and leaves at once was watching when it finished, and is not notified.
+        away = await self._away_owner()
         await publish_end(
             self.rt, self.job.room_id, self.job.stream, status, stored, reply_to, body, triage,
             usage, error, doctors,
         )  # fmt: skip
-        await self._tell_if_away(stored.seq, status)
+        if away is not None:
+            data = {"seq": stored.seq, "status": status}
+            await self._notifier.notify([away], Kind.answer_finished, self.job.room_id, data)
 
-    async def _tell_if_away(self, seq: int, status: Status) -> None:
-        """`answer_finished` for the owner when no connection of theirs watches the room."""
-        notifier = Notifier(self.rt.sessions, self.rt.broker)
-        channel = f"room:{self.job.room_id}"
+    async def _away_owner(self) -> int | None:
+        """The owner, if no connection of theirs is subscribed to the room now."""
         async with self.rt.sessions() as session:
             owner = await store.room_owner(session, self.job.room_id)
-        if owner is None or await notifier.watching(owner, channel):
-            return
-        data = {"seq": seq, "status": status}
-        await notifier.notify([owner], Kind.answer_finished, self.job.room_id, data)
+        if owner is None or await self._notifier.watching(owner, f"room:{self.job.room_id}"):
+            return None
+        return owner
+
+    @property
+    def _notifier(self) -> Notifier:
+        return Notifier(self.rt.sessions, self.rt.broker)
