@@ -31,16 +31,21 @@ from models.db import make_engine, make_sessionmaker
 from realtime import sse, study_sse, ws
 from realtime.hub import Hub
 from rest import (
+    access_log,
     auth,
     bot,
+    doctors,
     health,
     leaderboards,
     links,
     messages,
+    notifications,
     quizzes,
     rooms,
     service,
     sessions,
+    shares,
+    symptoms,
     users,
 )
 
@@ -169,6 +174,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quizzes.router,
         sessions.router,
         leaderboards.router,
+        doctors.router,
+        shares.router,
+        symptoms.router,
+        access_log.router,
+        notifications.router,
         sse.router,
         study_sse.router,
     ):

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broker import Broker
 from domain.access import require_member
 from domain.bot.events import bot_message_event
+from domain.care import audit
 from domain.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
 from domain.events import MessageEvent, UserRef, encode
 from domain.failures import classify
-from models import Message, Room, User
+from models import MemberRole, Message, Room, User
 from models.messages import find_by_client_id, messages_in_range
 from models.rooms import room_heads as _room_heads
 
@@ -181,7 +182,11 @@ async def publish_event(broker: Broker, event: MessageEvent) -> None:
 
 
 async def authorize_read(session: AsyncSession, user_id: int, room_id: int) -> None:
-    await require_member(session, room_id, user_id)
+    """Members only; a doctor's subscription to a shared conversation is logged for its
+    owner (domain/care/audit.py) before anything is sent."""
+    membership = await require_member(session, room_id, user_id)
+    if membership.role is MemberRole.doctor:
+        await audit.conversation_read(session, room_id, user_id, audit.Action.subscribe)
 
 
 async def room_heads(session: AsyncSession, room_ids: list[int]) -> dict[int, int]:

@@ -42,6 +42,7 @@ class RevokeReason(StrEnum):
     left = "left"
     removed = "removed"
     deleted = "deleted"
+    revoked = "revoked"  # a consultation share ended (domain/care/shares.py)
 
 
 class ChannelRevoked(BaseModel):

@@ -16,9 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import Broker
 from domain.access import require_manager, require_member
+from domain.care import audit
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.revocations import ChannelRevoked, RevokeReason, announce
-from models import MemberRole, Membership, Message, Phase, QuizSession, Room, RoomKind, User
+from models import (
+    ConsultationShare,
+    MemberRole,
+    Membership,
+    Message,
+    Phase,
+    QuizSession,
+    Room,
+    RoomKind,
+    User,
+)
 from models.messages import history_page
 
 
@@ -112,6 +123,12 @@ async def leave_room(session: AsyncSession, room_id: int, user_id: int, *, broke
         raise Conflict("The owner cannot leave a room; delete it instead.")
     channels = await room_scoped_channels(session, room_id)
     await session.delete(membership)
+    # A doctor leaving a shared conversation ends the share with it.
+    await session.execute(
+        delete(ConsultationShare).where(
+            ConsultationShare.room_id == room_id, ConsultationShare.doctor_id == user_id
+        )
+    )
     await session.commit()
     for channel in channels:
         await announce(
@@ -186,8 +203,11 @@ async def read_history(
     limit: int,
 ) -> Page:
     """Ascending by seq: after=N -> first `limit` with seq > N; before=N -> last `limit`
-    with seq < N; neither -> the latest `limit`."""
-    await require_member(session, room_id, user_id)
+    with seq < N; neither -> the latest `limit`. A doctor's read of a shared conversation
+    is logged for its owner first (domain/care/audit.py)."""
+    membership = await require_member(session, room_id, user_id)
+    if membership.role is MemberRole.doctor:
+        await audit.conversation_read(session, room_id, user_id, audit.Action.history)
     head = (await session.execute(select(Room.last_seq).where(Room.id == room_id))).scalar_one()
     rows = await history_page(session, room_id, before=before, after=after, limit=limit + 1)
     has_more = len(rows) > limit

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from app.settings import Settings
 from broker import Broker
 from domain.bot.service import BotService
+from domain.notifications import Notifier
 from domain.security import Passwords, TokenCodec
 from domain.study.live import Study
 
@@ -31,6 +32,10 @@ class Services:
     passwords: Passwords
     bot: BotService
     study: Study | None = None  # quiz session runner and board publisher
+
+    @property
+    def notifier(self) -> Notifier:
+        return self.bot.notifier
 
 
 def services_of(connection: HTTPConnection) -> Services:

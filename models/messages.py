@@ -41,6 +41,8 @@ class Message(CreatedAt, Base):
     triage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # Bot answers: up to three available doctors of the recommended specialty (or NULL).
+    doctors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, nullable=True)
 
     author: Mapped[User | None] = relationship(lazy="joined", innerjoin=False)
 

@@ -35,6 +35,7 @@ class MemberRole(StrEnum):
     owner = "owner"
     admin = "admin"
     member = "member"
+    doctor = "doctor"  # a doctor the owner shared a bot conversation with (models/care.py)
 
 
 class Room(CreatedAt, Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, Index, String, func, select
+from sqlalchemy import BigInteger, Boolean, Enum, Index, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +33,11 @@ class User(CreatedAt, Base):
     # Service accounts have no password: they only ever hold a service token.
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The head of the user's `user:{id}` channel: the seq of their latest notification,
+    # bumped by the statement that inserts it (domain/notifications.py), like Room.last_seq.
+    notify_seq: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0"
+    )
 
     __table_args__ = (
         # Emails are compared case-insensitively; the unique index enforces it.

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from domain.bot.events import BotMessageEvent, DeltaEvent, StreamEndEvent, StreamStartEvent
 from domain.events import JoinEvent, LeaveEvent, MessageEvent, PresenceEvent, TypingEvent
+from domain.notifications import NotificationEvent, UnreadEvent
 from domain.study.events import BoardEvent, EndedEvent, QuestionEvent, RankEvent, RevealEvent
 from realtime import frames
 
@@ -56,6 +57,8 @@ SERVER: list[type[BaseModel]] = [
     EndedEvent,
     BoardEvent,
     RankEvent,
+    NotificationEvent,
+    UnreadEvent,
 ]
 
 

@@ -249,3 +249,32 @@ async def room_events(
         auth.expires_at,
         jti=auth.jti,
     )
+
+
+@router.get(
+    "/notifications/events",
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Your notifications."},
+        **error_responses(401, 422, 503),
+    },
+)
+async def notification_events(
+    services: ServicesDep,
+    hub: HubDep,
+    authorization: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    since: Annotated[int | None, Query(ge=0, le=_SEQ_MAX)] = None,
+    ticket: Annotated[str | None, Query(max_length=128)] = None,
+) -> EventSourceResponse:
+    """The caller's `user:{id}` channel: `notification` events (id: their seq, resumable
+    with Last-Event-ID or `since`) and `unread` counts."""
+    auth = await sse_auth(services, authorization, ticket)
+    return await stream_channel(
+        services,
+        hub,
+        auth.user,
+        f"user:{auth.user.id}",
+        resume_point(last_event_id, since),
+        auth.expires_at,
+        jti=auth.jti,
+    )

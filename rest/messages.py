@@ -32,6 +32,7 @@ def message_out(event: MessageEvent) -> MessageOut:
             reply_to=event.reply_to,
             triage=event.triage,
             usage=event.usage,
+            doctors=event.doctors,
         )
     return MessageOut(
         id=event.id,

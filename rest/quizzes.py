@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from domain import attempts, quizzes, scoring
+from domain.notifications import Kind
 from edge.errors import error_responses
 from edge.params import IdPath
 from edge.services import ServicesDep
@@ -123,9 +124,14 @@ async def list_quizzes(
     responses=error_responses(400, 401, 403, 404, 409),
 )
 async def create_quiz(
-    room_id: IdPath, body: QuizCreate, user: CurrentUser, session: SessionDep
+    room_id: IdPath,
+    body: QuizCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    services: ServicesDep,
 ) -> QuizOut:
-    """Owner/admin of a study group only (409 for a bot conversation)."""
+    """Owner/admin of a study group only (409 for a bot conversation). Every other
+    member is notified (`quiz_posted`)."""
     view = await quizzes.create_quiz(
         session,
         room_id,
@@ -134,6 +140,8 @@ async def create_quiz(
         subject=body.subject,
         questions=[draft(q) for q in body.questions],
     )
+    data = {"quiz_id": view.quiz.id, "title": view.quiz.title}
+    await services.notifier.members_but(room_id, user.id, Kind.quiz_posted, data)
     return quiz_out(view)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from domain.errors import Unavailable
+from domain.notifications import Kind
 from domain.study import boards
 from domain.study import sessions as quiz_sessions
 from domain.study.boards import BoardPage
@@ -101,12 +102,16 @@ async def create_session(
 async def start_session(
     session_id: IdPath, user: CurrentUser, session: SessionDep, services: ServicesDep
 ) -> SessionOut:
-    """Owner/admin; opens question 0 now (409 when started already)."""
+    """Owner/admin; opens question 0 now (409 when started already). Every other member
+    of the group is notified (`quiz_starting`)."""
     study = study_of(services)
     event = await quiz_sessions.start_session(session, session_id, user.id)
     await quiz_sessions.announce(services.broker, services.broker.node, [event])
     await study.runner.kick(session_id)
-    return session_out(await quiz_sessions.get_session(session, session_id, user.id))
+    row = await quiz_sessions.get_session(session, session_id, user.id)
+    data = {"session_id": row.id, "quiz_id": row.quiz_id}
+    await services.notifier.members_but(row.room_id, user.id, Kind.quiz_starting, data)
+    return session_out(row)
 
 
 @router.get(

@@ -24,9 +24,10 @@ from tests.servers import SERVER_LOGS, InProcessServer, free_port
 from tests.support import Api
 
 TABLES = (
+    "notifications, access_log, symptom_entries, consultation_shares, doctor_profiles, "
     "bot_streams, session_answers, quiz_sessions, board_versions, answers, attempts, "
-    "questions, quizzes, messages, memberships, rooms, link_tokens, service_links, revoked_tokens, "
-    "users"
+    "questions, quizzes, messages, memberships, rooms, link_tokens, service_links, "
+    "revoked_tokens, users"
 )
 
 

@@ -10,7 +10,8 @@ header (domain/events.py), so the hub can drop indexes a subscriber already has:
 - `stream_end` carries no index: it is never filtered (it is sent once per answer).
 
 The bot's durable answer is a `message` event (seq) whose author has `bot: true` and which
-adds `reply_to`, `triage` and `usage`.
+adds `reply_to`, `triage`, `usage` and, when there are some, `doctors`: up to three
+available doctors of the recommended specialty (domain/care/doctors.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
+from domain.care.doctors import DoctorCard
 from domain.events import MessageEvent, Position, UserRef, _Event
 from models import Message
 
@@ -117,6 +119,14 @@ class BotMessageEvent(MessageEvent):
     reply_to: int
     triage: TriageInfo
     usage: UsageInfo | None = None
+    doctors: list[DoctorCard] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_no_doctors(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("doctors"):
+            data.pop("doctors", None)
+        return data
 
 
 def bot_message_event(message: Message) -> BotMessageEvent:
@@ -133,4 +143,5 @@ def bot_message_event(message: Message) -> BotMessageEvent:
         reply_to=message.reply_to,
         triage=TriageInfo.model_validate(message.triage),
         usage=UsageInfo.model_validate(message.usage) if message.usage is not None else None,
+        doctors=[DoctorCard.model_validate(d) for d in message.doctors or ()] or None,
     )

@@ -42,8 +42,10 @@ from domain.bot.events import (
 )
 from domain.bot.providers import Prompt, Provider, ProviderError, Usage
 from domain.bot.verdict import Verdict, VerdictFilter, ending, settle
+from domain.care.doctors import DoctorCard, for_answer
 from domain.chat import publish_event
 from domain.events import encode
+from domain.notifications import Kind, Notifier
 from domain.triage import DISCLAIMER, Specialty, Urgency
 
 log = logging.getLogger("parley.bot")
@@ -91,6 +93,17 @@ def triage_info(specialty: Specialty, urgency: Urgency, provider: str, status: s
     )
 
 
+async def listed_doctors(rt: Runtime, specialty: Specialty) -> list[DoctorCard] | None:
+    """Up to three available doctors of the specialty, for the answer. A failed lookup
+    lists none (the answer matters more than the list)."""
+    try:
+        async with rt.sessions() as session:
+            return await for_answer(session, specialty.code.value) or None
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("doctor lookup failed", extra={"error": type(exc).__name__})
+        return None
+
+
 async def emit(rt: Runtime, room_id: int, event: object, *, ttl: float) -> None:
     """Append to the answer's stream, THEN publish (the order resume relies on, live.py).
     A Redis failure is logged and the answer goes on: its durable message is what counts."""
@@ -115,6 +128,7 @@ async def publish_end(
     triage: TriageInfo,
     usage: UsageInfo | None,
     error: StreamError | None,
+    doctors: list[DoctorCard] | None = None,
 ) -> None:
     """`stream_end` (with the durable seq), then the durable `message` itself."""
     channel = f"room:{room_id}"
@@ -133,6 +147,7 @@ async def publish_end(
         reply_to=reply_to,
         triage=triage,
         usage=usage,
+        doctors=doctors,
     )
     await publish_event(rt.broker, message)
 
@@ -291,8 +306,9 @@ class Generation:
             body = closing_body(shown, status)
         triage = triage_info(verdict.specialty, verdict.urgency, self.job.provider.name, status)
         usage = self._usage()
+        doctors = await listed_doctors(self.rt, verdict.specialty) if status == "complete" else None
         finished = await store.finish(
-            self.rt.sessions, self.job.stream, status, body, triage, usage, error
+            self.rt.sessions, self.job.stream, status, body, triage, usage, error, doctors
         )
         with contextlib.suppress(Exception):
             await self.rt.broker.take_key(live.lease_key(self.job.stream))
@@ -301,7 +317,25 @@ class Generation:
             # conversation was deleted: whoever finished it told the subscribers.
             return
         stored, reply_to = finished
+        # Who is away is read BEFORE the answer is published: a watcher that sees the
+        # answer and leaves at once was watching when it finished, and is not notified.
+        away = await self._away_owner()
         await publish_end(
             self.rt, self.job.room_id, self.job.stream, status, stored, reply_to, body, triage,
-            usage, error,
+            usage, error, doctors,
         )  # fmt: skip
+        if away is not None:
+            data = {"seq": stored.seq, "status": status}
+            await self._notifier.notify([away], Kind.answer_finished, self.job.room_id, data)
+
+    async def _away_owner(self) -> int | None:
+        """The owner, if no connection of theirs is subscribed to the room now."""
+        async with self.rt.sessions() as session:
+            owner = await store.room_owner(session, self.job.room_id)
+        if owner is None or await self._notifier.watching(owner, f"room:{self.job.room_id}"):
+            return None
+        return owner
+
+    @property
+    def _notifier(self) -> Notifier:
+        return Notifier(self.rt.sessions, self.rt.broker)

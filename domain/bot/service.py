@@ -4,12 +4,20 @@
 enforces the bot's rules, then starts the answer on THIS worker (the one that stored the
 user's message) as a supervised task that no connection owns:
 
-    validate -> owner check -> (client_id seen: a retry, answered as chat does)
+    validate -> member check: a doctor the conversation is shared with (domain/care)
+       posts as in any room if the share is `participate` (Forbidden if `read`); the bot
+       never answers a doctor
+    -> (client_id seen: a retry, answered as chat does)
     -> red-flag screen (+ the offline engine with the conversation's history):
        a hit stores the message and the emergency reply at once; no model is called
+    -> while a doctor participates, the bot answers only a message that addresses it
+       (`@bot ...`, see `addressed`); any other message is stored as in any room
     -> grant (one answer in flight per conversation, else Conflict; nothing stored)
     -> quota (count_key, atomic across workers, else RateLimited; nothing stored)
     -> store the user's message (ack) -> generate (domain/bot/generation.py)
+
+Every stored patient message's findings (the offline engine's reading) go into the
+patient's symptom history (domain/care/symptoms.py).
 
 `cancel` marks an answer stopped in Redis (any worker); `sweep` (every worker, every few
 seconds) finalizes answers whose generator's lease expired as `interrupted`, once.
@@ -20,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,13 +41,23 @@ from domain.access import require_member
 from domain.bot import live, store
 from domain.bot.config import BotConfig
 from domain.bot.events import BOT, BotMessageEvent
-from domain.bot.generation import Generation, Job, Runtime, closing_body, publish_end, triage_info
+from domain.bot.generation import (
+    Generation,
+    Job,
+    Runtime,
+    closing_body,
+    listed_doctors,
+    publish_end,
+    triage_info,
+)
 from domain.bot.providers import OfflineProvider, Prompt, Provider, Turn
-from domain.errors import Conflict, NotFound, RateLimited
+from domain.care import shares, symptoms
+from domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from domain.events import UserRef
+from domain.notifications import Kind, Notifier
 from domain.triage import TriageResult, Urgency, emergency_message, screen, triage
 from domain.triage.specialties import Code, specialty
-from models import RoomKind
+from models import MemberRole, RoomKind, ShareMode
 from models.messages import find_by_client_id
 
 log = logging.getLogger("parley.bot")
@@ -60,6 +79,7 @@ class BotService:
     ) -> None:
         self._spawn = spawn
         self.rt = Runtime(sessions, broker, config)
+        self.notifier = Notifier(sessions, broker)
         self.offline = OfflineProvider(config.offline_pace)
         self.provider: Provider = model or self.offline
         self._kinds: dict[int, RoomKind] = {}  # a room's kind never changes
@@ -92,14 +112,28 @@ class BotService:
         text = chat.check_message(body, client_id, max_chars=max_chars)
         post = self._poster(author, room_id, client_id, text, max_chars)
         async with self.sessions() as session:
-            await require_member(session, room_id, author.id)
-            if client_id is not None and await find_by_client_id(session, author.id, client_id):
-                return await post()  # a retry: acked with the first seq, nothing generated
-            current = await store.in_flight(session, room_id)
-            history = await store.context(
-                session, room_id, store.SEQ_MAX, self.rt.config.context_messages
-            )
-        prompt = self._prompt(text, history)
+            membership = await require_member(session, room_id, author.id)
+            doctor = membership.role is MemberRole.doctor
+            if doctor:
+                if await shares.mode_of(session, room_id, author.id) is not ShareMode.participate:
+                    raise Forbidden("This conversation is shared with you to read only.")
+                owner = await store.room_owner(session, room_id)
+            else:
+                retry = client_id is not None and bool(
+                    await find_by_client_id(session, author.id, client_id)
+                )
+                current = await store.in_flight(session, room_id)
+                history = await store.context(
+                    session, room_id, store.SEQ_MAX, self.rt.config.context_messages
+                )
+                waits = await shares.doctor_participates(session, room_id)
+        # Posting happens outside the session: one pooled connection per request at a time.
+        if doctor:
+            return await self._doctor_post(post, author, room_id, owner)
+        if retry:
+            return await post()  # acked with the first seq, nothing generated
+        asked = addressed(text)
+        prompt = self._prompt(asked if asked is not None else text, history)
         if screen(text).hit or prompt.offline.urgency is Urgency.emergency:
             # Safety over the one-answer rule: an emergency is never refused. The answer in
             # flight is cancelled (its partial text kept) and the emergency reply goes out
@@ -107,7 +141,14 @@ class BotService:
             if current is not None:
                 with contextlib.suppress(Conflict, NotFound):  # it may just have ended
                     await self.cancel(author.id, room_id, current.id)
-            return await self._emergency(post, room_id, prompt.offline)
+            posted = await self._emergency(post, room_id, prompt.offline)
+            await self._record(author.id, room_id, posted, prompt)
+            return posted
+        if waits and asked is None:
+            # A doctor takes part: the patient talks to them unless they ask the bot.
+            posted = await post()
+            await self._record(author.id, room_id, posted, prompt)
+            return posted
         stream_id = f"s-{secrets.token_hex(6)}"
         cfg = self.rt.config
         # The lease exists before the grant: a sweeper never sees a grant without one.
@@ -130,9 +171,31 @@ class BotService:
             await store.release(self.sessions, stream_id)
             return posted
         await store.attach(self.sessions, stream_id, posted.event.seq)
+        await self._record(author.id, room_id, posted, prompt)
         job = Job(stream_id, room_id, posted.event.seq, self.provider, prompt)
         self._start(Generation(self.rt, job))
         return posted
+
+    async def _doctor_post(
+        self, post: Post, author: UserRef, room_id: int, owner: int | None
+    ) -> chat.Posted:
+        """A participating doctor's message: stored as in any room (the bot answers the
+        patient only), and the patient is notified (`doctor_replied`)."""
+        posted = await post()
+        if posted.created and owner is not None:
+            doctor = {"id": author.id, "name": author.name}
+            data = {"doctor": doctor, "seq": posted.event.seq}
+            await self.notifier.notify([owner], Kind.doctor_replied, room_id, data)
+        return posted
+
+    async def _record(
+        self, user_id: int, room_id: int, posted: chat.Posted, prompt: Prompt
+    ) -> None:
+        """The message's findings into the patient's symptom history (once, not on a retry)."""
+        if posted.created:
+            await symptoms.record(
+                self.sessions, user_id, room_id, posted.event.seq, prompt.offline.findings
+            )
 
     def _poster(self, author: UserRef, room_id: int, client_id: str | None, text: str,
                 max_chars: int) -> Post:  # fmt: skip
@@ -168,8 +231,9 @@ class BotService:
             specialty(Code.emergency_medicine), Urgency.emergency, "offline", "complete",
             tuple(f.label for f in flags),
         )  # fmt: skip
+        doctors = await listed_doctors(self.rt, specialty(Code.emergency_medicine))
         stored = await store.insert_bot_message(
-            self.sessions, room_id, posted.event.seq, body, info
+            self.sessions, room_id, posted.event.seq, body, info, doctors
         )
         if stored is not None:
             await chat.publish_event(
@@ -177,7 +241,7 @@ class BotService:
                 BotMessageEvent(
                     channel=f"room:{room_id}", seq=stored.seq, id=stored.id, author=BOT,
                     body=body, client_id=None, created_at=stored.created_at,
-                    reply_to=posted.event.seq, triage=info,
+                    reply_to=posted.event.seq, triage=info, doctors=doctors,
                 ),
             )  # fmt: skip
         return posted
@@ -276,6 +340,16 @@ class BotService:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
+
+
+_ADDRESS = re.compile(r"\s*@(?:bot|symptom2specialist)\b[\s,:;.!-]*", re.IGNORECASE)
+
+
+def addressed(text: str) -> str | None:
+    """The message without its address if it addresses the bot (`@bot` or
+    `@Symptom2Specialist` at its start, any case), else None."""
+    match = _ADDRESS.match(text)
+    return text[match.end() :] if match else None
 
 
 def _busy(stream_id: str) -> Conflict:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.bot.events import StreamError, TriageInfo, UsageInfo
+from domain.care.doctors import DoctorCard
 from domain.errors import Conflict
 from models import BotStream, Message, Room, RoomKind
 
@@ -36,6 +37,10 @@ class Stored:
 
 async def room_kind(session: AsyncSession, room_id: int) -> RoomKind | None:
     return (await session.execute(select(Room.kind).where(Room.id == room_id))).scalar()
+
+
+async def room_owner(session: AsyncSession, room_id: int) -> int | None:
+    return (await session.execute(select(Room.owner_id).where(Room.id == room_id))).scalar()
 
 
 async def grant(
@@ -119,12 +124,13 @@ async def context(
     return [(author is None, body, seq) for author, body, seq in reversed(rows)]
 
 
-_COLUMNS = "room_id, seq, author_id, body, client_id, reply_to, triage, usage, error"
+_COLUMNS = "room_id, seq, author_id, body, client_id, reply_to, triage, usage, error, doctors"
 _PARAMS = [
     bindparam("body", type_=Text),
     bindparam("triage", type_=JSONB),
     bindparam("usage", type_=JSONB),
     bindparam("error", type_=JSONB),
+    bindparam("doctors", type_=JSONB),
 ]
 
 # The grant is finished and the answer inserted by one autocommit statement: exactly once
@@ -140,7 +146,8 @@ _FINISH = text(
         UPDATE rooms SET last_seq = last_seq + 1
         WHERE id = (SELECT room_id FROM done) RETURNING id, last_seq)
     INSERT INTO messages ({_COLUMNS})
-    SELECT bump.id, bump.last_seq, NULL, :body, NULL, done.reply_to, :triage, :usage, :error
+    SELECT bump.id, bump.last_seq, NULL, :body, NULL, done.reply_to, :triage, :usage, :error,
+        :doctors
     FROM bump, done
     RETURNING id, seq, created_at, reply_to
     """
@@ -151,7 +158,8 @@ _INSERT_BOT = text(
     WITH bump AS (
         UPDATE rooms SET last_seq = last_seq + 1 WHERE id = :room_id RETURNING last_seq)
     INSERT INTO messages ({_COLUMNS})
-    SELECT :room_id, last_seq, NULL, :body, NULL, :reply_to, :triage, :usage, :error FROM bump
+    SELECT :room_id, last_seq, NULL, :body, NULL, :reply_to, :triage, :usage, :error,
+        :doctors FROM bump
     RETURNING id, seq, created_at
     """
 ).bindparams(bindparam("room_id", type_=Integer), bindparam("reply_to", type_=BigInteger), *_PARAMS)
@@ -159,6 +167,10 @@ _INSERT_BOT = text(
 
 def _dump(model: Any) -> Any:
     return model.model_dump(mode="json") if model is not None else None
+
+
+def _cards(doctors: list[DoctorCard] | None) -> Any:
+    return [d.model_dump(mode="json") for d in doctors] if doctors else None
 
 
 async def finish(
@@ -169,6 +181,7 @@ async def finish(
     triage: TriageInfo,
     usage: UsageInfo | None,
     error: StreamError | None,
+    doctors: list[DoctorCard] | None = None,
 ) -> tuple[Stored, int] | None:
     """Store the answer and finish its grant; (stored, reply_to), or None if someone else
     finished it first or the conversation is gone."""
@@ -179,6 +192,7 @@ async def finish(
         "triage": _dump(triage),
         "usage": _dump(usage),
         "error": _dump(error),
+        "doctors": _cards(doctors),
     }
     async with sessions() as session:
         conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -194,6 +208,7 @@ async def insert_bot_message(
     reply_to: int,
     body: str,
     triage: TriageInfo,
+    doctors: list[DoctorCard] | None = None,
 ) -> Stored | None:
     """Store a bot message that was never streamed (the emergency reply)."""
     params = {
@@ -203,6 +218,7 @@ async def insert_bot_message(
         "triage": _dump(triage),
         "usage": None,
         "error": None,
+        "doctors": _cards(doctors),
     }
     async with sessions() as session:
         conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

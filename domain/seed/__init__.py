@@ -1,5 +1,6 @@
-"""Demo data: a demo student, a NEET study group, the bundled question bank, and a live
-quiz session of its first quiz, scheduled and ready to start.
+"""Demo data: a demo student, a NEET study group, the bundled question bank, a live quiz
+session of its first quiz, scheduled and ready to start, and a directory of clearly
+fictional doctors (domain/seed/doctors.py).
 
 `neet_questions.json` is a small bank written for Parley (Physics, Chemistry, Biology with
 answers and explanations). Seeding is idempotent: with `only_if_empty` nothing happens when
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from domain.security import Passwords
+from domain.seed.doctors import seed_doctors
 from models import (
     MemberRole,
     Membership,
@@ -112,6 +114,12 @@ async def seed_database(
                 session.add(ready)
                 await session.flush()
                 live = ready.id
-            return {"room_id": room.id, "questions": questions, "session_id": live}
+            doctors = await seed_doctors(session, passwords)
+            return {
+                "room_id": room.id,
+                "questions": questions,
+                "session_id": live,
+                "doctors": doctors,
+            }
     finally:
         await engine.dispose()

@@ -1,5 +1,5 @@
 """The built-in channel kinds. Importing this package registers them all."""
 
-from realtime.kinds import leaderboard, quiz, room
+from realtime.kinds import leaderboard, quiz, room, user
 
-__all__ = ["leaderboard", "quiz", "room"]
+__all__ = ["leaderboard", "quiz", "room", "user"]

@@ -11,8 +11,13 @@ from the answer's Redis stream (domain/bot/live.py).
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from domain import chat
 from domain.bot.live import in_flight_envelopes
+from domain.care import shares
+from domain.notifications import Kind, Notifier
+from models import User
 from realtime.channels import (
     ChannelKind,
     Delivery,
@@ -23,9 +28,24 @@ from realtime.channels import (
 )
 
 
-async def _answer_in_flight(ctx: KindContext, request: SubscribeRequest) -> list[bytes]:
+async def _on_subscribe(ctx: KindContext, request: SubscribeRequest) -> list[bytes]:
+    await _doctor_joined(ctx, request)
     position = (request.stream.id, request.stream.index) if request.stream else None
     return await in_flight_envelopes(ctx.broker, request.key, position)
+
+
+async def _doctor_joined(ctx: KindContext, request: SubscribeRequest) -> None:
+    """A participating doctor's first live subscription notifies the patient (one indexed
+    UPDATE, which matches nothing for everyone else)."""
+    async with ctx.sessions() as session:
+        patient = await shares.first_join(session, request.key, request.user_id)
+        if patient is None:
+            return
+        name = await session.scalar(select(User.display_name).where(User.id == request.user_id))
+    data = {"doctor": {"id": request.user_id, "name": name}}
+    await Notifier(ctx.sessions, ctx.broker).notify(
+        [patient], Kind.doctor_joined, request.key, data
+    )
 
 
 ROOM = register(
@@ -37,7 +57,7 @@ ROOM = register(
         presence=True,
         heads=chat.room_heads,
         load=chat.load_frames,
-        on_subscribe=_answer_in_flight,
+        on_subscribe=_on_subscribe,
         description="chat rooms and bot conversations",
     )
 )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.bot.events import BotAuthor, TriageInfo, UsageInfo
+from domain.care.doctors import DoctorCard
 from domain.events import UserRef
 from rest.schemas.fields import Seq, Storable
 
@@ -85,6 +86,9 @@ class BotMessageOut(MessageOut):
     reply_to: int = Field(description="The seq of the user message answered.")
     triage: TriageInfo
     usage: UsageInfo | None = None
+    doctors: list[DoctorCard] | None = Field(
+        default=None, description="Up to three available doctors of the recommended specialty."
+    )
 
 
 class MessagePage(BaseModel):

@@ -39,8 +39,13 @@ TABLES = {
     "board_versions",
     "service_links",
     "link_tokens",
+    "doctor_profiles",
+    "consultation_shares",
+    "symptom_entries",
+    "access_log",
+    "notifications",
 }
-ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty"}
+ENUMS = {"user_role", "room_kind", "member_role", "subject", "difficulty", "share_mode"}
 
 
 def _with_database(url: str, database: str) -> str:
