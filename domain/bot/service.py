@@ -63,6 +63,10 @@ class BotService:
         self.offline = OfflineProvider(config.offline_pace)
         self.provider: Provider = model or self.offline
         self._kinds: dict[int, RoomKind] = {}  # a room's kind never changes
+        # Compile the triage engine's thousands of patterns now, not in the first user's
+        # answer on this worker (seconds of CPU that would stall every connection).
+        triage("warm up")
+        screen("warm up")
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -85,20 +89,35 @@ class BotService:
         RateLimited (quota) in a bot conversation; nothing is stored then. A message with
         red flags is the exception: it is always stored and answered with the emergency
         reply, and cancels an answer in flight."""
-        if await self._kind(room_id) is not RoomKind.bot_conversation:
+        kind = self._kinds.get(room_id)
+        if kind is None or kind is RoomKind.bot_conversation:
+            text = chat.check_message(body, client_id, max_chars=max_chars)
+            post = self._poster(author, room_id, client_id, text, max_chars)
+            # One session reads all a bot message needs (and a room's kind, the first time
+            # this worker sees it): each checkout is a wait when the pool is busy.
+            async with self.sessions() as session:
+                if kind is None:
+                    kind = await store.room_kind(session, room_id)
+                    if kind is not None:
+                        self._kinds[room_id] = kind
+                if kind is RoomKind.bot_conversation:
+                    await require_member(session, room_id, author.id)
+                    if client_id is not None and await find_by_client_id(
+                        session, author.id, client_id
+                    ):
+                        retry = True
+                    else:
+                        retry = False
+                        current = await store.in_flight(session, room_id)
+                        history = await store.context(
+                            session, room_id, store.SEQ_MAX, self.rt.config.context_messages
+                        )
+        if kind is not RoomKind.bot_conversation:
             return await chat.post_message(
                 self.sessions, self.rt.broker, author, room_id, client_id, body, max_chars=max_chars
             )
-        text = chat.check_message(body, client_id, max_chars=max_chars)
-        post = self._poster(author, room_id, client_id, text, max_chars)
-        async with self.sessions() as session:
-            await require_member(session, room_id, author.id)
-            if client_id is not None and await find_by_client_id(session, author.id, client_id):
-                return await post()  # a retry: acked with the first seq, nothing generated
-            current = await store.in_flight(session, room_id)
-            history = await store.context(
-                session, room_id, store.SEQ_MAX, self.rt.config.context_messages
-            )
+        if retry:
+            return await post()  # a retry: acked with the first seq, nothing generated
         prompt = self._prompt(text, history)
         if screen(text).hit or prompt.offline.urgency is Urgency.emergency:
             # Safety over the one-answer rule: an emergency is never refused. The answer in
@@ -181,15 +200,6 @@ class BotService:
                 ),
             )  # fmt: skip
         return posted
-
-    async def _kind(self, room_id: int) -> RoomKind | None:
-        kind = self._kinds.get(room_id)
-        if kind is None:
-            async with self.sessions() as session:
-                kind = await store.room_kind(session, room_id)
-            if kind is not None:
-                self._kinds[room_id] = kind
-        return kind
 
     def _start(self, generation: Generation) -> None:
         task = self._spawn(generation.run(), name="bot-generation")
