@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from app.cli import migrate
 from app.settings import Settings
@@ -310,6 +311,7 @@ def run_parley(
         for i in range(args.procs)
     ]
     sampler: Sampler | None = None
+    profilers: list[subprocess.Popen[bytes]] = []
     try:
         for p in procs:
             p.start()
@@ -318,17 +320,50 @@ def run_parley(
         sampler.start()
         time.sleep(2)
         start = time.time() + 1.0
+        cpu0 = server_cpu(server)
         for c in ctls:
             c.put(start)
+        if args.profile is not None:
+            seconds = args.ramp + args.tokens / args.tokens_per_second + 5
+            profilers = profile(server, args.profile, seconds)
         results = [
             r for chunk in _collect(out, "done", len(procs), args.timeout + 60) for r in chunk
         ]
         resources = sampler.window(start, time.time())
+        resources["cpu_seconds_server"] = server_cpu(server) - cpu0
     finally:
         if sampler is not None:
             sampler.stop()
+        for prof in profilers:
+            prof.wait(60)
         _stop_procs(procs)
     return results, resources, ready
+
+
+def server_cpu(server: Server) -> float:
+    """CPU seconds (user + system) used so far by the server's processes."""
+    total = 0.0
+    for p in server.processes():
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def profile(server: Server, into: Path, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """`py-spy record` (collapsed stacks) of each worker while the answers stream; needs
+    py-spy installed and ptrace allowed. Not part of the figures: a sampling profiler
+    costs the workers a little CPU itself."""
+    into.mkdir(parents=True, exist_ok=True)
+    workers = [p for p in server.processes() if server.proc and p.pid != server.proc.pid]
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    out = []
+    for p in workers:
+        to = str(into / f"w-{p.pid}.txt")
+        cmd = [spy, "record", "--format", "raw", "--rate", "200", "--nonblocking",
+               "-d", str(int(seconds)), "-p", str(p.pid), "-o", to]  # fmt: skip
+        out.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -370,6 +405,7 @@ def analyse(
         d = r.get("deltas") or []
         dgaps += [(b - a) * 1000 for a, b in itertools.pairwise(d)]
     out: dict[str, Any] = {"streams": len(results), "sustained": sustained, "errors": errors}
+    out["deltas"] = sum(len(r.get("deltas") or []) for r in results)
     for name, vals in (("ttft", ttft), ("delay", delay), ("gap", gaps), ("delta_gap", dgaps)):
         if vals:
             out[name] = {"p50": pct(vals, 0.5), "p99": pct(vals, 0.99), "max": max(vals)}
@@ -490,6 +526,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=180.0,
         help="before each phase wait up to this many seconds for other work on the machine "
         "to stop (0: do not wait)",
+    )
+    p.add_argument(
+        "--profile", type=Path, help="py-spy each worker while answers stream, into this dir"
     )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = p.parse_args(argv)
@@ -620,6 +659,8 @@ def one_run(
     d = analyse(direct, emits, args.tokens, parley=False)
     p = analyse(parley, emits, args.tokens, parley=True)
     p["connected"] = ready
+    if p["deltas"]:
+        p["cpu_us_per_delta"] = resources["cpu_seconds_server"] / p["deltas"] * 1e6
     run = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "streams": n,
