@@ -154,6 +154,7 @@ class Generation:
         self.filter = VerdictFilter() if job.provider.strict_verdict else None
         self.deltas = DeltaEncoder(rt.broker.node, self.channel, job.stream)
         self.wake = asyncio.Event()  # set by the producer: text is pending, or it ended
+        self.lost = False  # a Redis write failed since the lease was last refreshed
 
     async def run(self) -> None:
         """Generate and finalize. Cancelled (worker shutting down): finalize as
@@ -252,12 +253,17 @@ class Generation:
                 next_poll = now + cfg.cancel_poll
                 if await self._stopped():
                     return await self._cancelled(producer)
-            if loop.time() >= next_lease:
+            if self.lost or loop.time() >= next_lease:
+                # Also right after a failed write: a Redis that restarted empty lost the
+                # lease, and other workers' sweepers must not take this answer for dead.
                 next_lease = loop.time() + cfg.lease / 3
-                with contextlib.suppress(Exception):  # Redis down: the sweepers cannot see
-                    await self.rt.broker.set_key(  # it expire either; finish decides
+                try:  # Redis down: the sweepers cannot see it expire either; finish decides
+                    await self.rt.broker.set_key(
                         live.lease_key(self.job.stream), self.rt.broker.node, cfg.lease
                     )
+                    self.lost = False
+                except Exception:  # noqa: BLE001
+                    self.lost = True
             if not self.pending and not producer.done():
                 self.wake.clear()
                 wait = min(next_poll, next_lease) - loop.time()
@@ -297,6 +303,7 @@ class Generation:
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.warning("bot stream event not delivered", extra={"error": type(exc).__name__})
+            self.lost = True
             return False
 
     # --- the end ------------------------------------------------------------------------

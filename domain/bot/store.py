@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, bindparam, delete, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +49,9 @@ async def room_kind(session: AsyncSession, room_id: int) -> RoomKind | None:
     return (await session.execute(select(Room.kind).where(Room.id == room_id))).scalar()
 
 
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
 async def grant(
     sessions: async_sessionmaker[AsyncSession],
     stream_id: str,
@@ -46,17 +60,16 @@ async def grant(
     node: str,
     provider: str,
 ) -> None:
-    """Reserve the conversation for one answer. Raises Conflict if one is in flight."""
+    """Reserve the conversation for one answer. Raises Conflict if one is in flight.
+
+    One autocommit statement (no BEGIN/COMMIT round trips), like every write of a send."""
+    row = {"id": stream_id, "room_id": room_id, "owner_id": owner_id, "node": node,
+           "provider": provider}  # fmt: skip
     async with sessions() as session:
-        session.add(
-            BotStream(
-                id=stream_id, room_id=room_id, owner_id=owner_id, node=node, provider=provider
-            )
-        )
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
         try:
-            await session.commit()
+            await conn.execute(insert(BotStream).values(row))
         except IntegrityError:
-            await session.rollback()
             current = await in_flight(session, room_id)
             raise Conflict(
                 "The bot is still answering in this conversation; wait for it or cancel it.",
@@ -67,18 +80,22 @@ async def grant(
 async def release(sessions: async_sessionmaker[AsyncSession], stream_id: str) -> None:
     """Undo a grant whose user message was never stored (refused or failed)."""
     async with sessions() as session:
-        await session.execute(
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
+        await conn.execute(
             delete(BotStream).where(BotStream.id == stream_id, BotStream.finished_at.is_(None))
         )
-        await session.commit()
 
 
 async def attach(sessions: async_sessionmaker[AsyncSession], stream_id: str, seq: int) -> None:
     async with sessions() as session:
-        await session.execute(
-            update(BotStream).where(BotStream.id == stream_id).values(reply_to=seq)
-        )
-        await session.commit()
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
+        await conn.execute(update(BotStream).where(BotStream.id == stream_id).values(reply_to=seq))
+
+
+async def reading(session: AsyncSession) -> None:
+    """Make `session` read in autocommit: a send's reads need no snapshot across
+    statements, and BEGIN/ROLLBACK would be two more round trips per send."""
+    await session.connection(execution_options=_AUTOCOMMIT)
 
 
 async def in_flight(session: AsyncSession, room_id: int) -> BotStream | None:
@@ -181,7 +198,7 @@ async def finish(
         "error": _dump(error),
     }
     async with sessions() as session:
-        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
         row = (await conn.execute(_FINISH, params)).first()
     if row is None:
         return None
@@ -205,6 +222,6 @@ async def insert_bot_message(
         "error": None,
     }
     async with sessions() as session:
-        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
         row = (await conn.execute(_INSERT_BOT, params)).first()
     return Stored(row.id, row.seq, row.created_at) if row is not None else None
