@@ -39,7 +39,6 @@ from domain.events import UserRef
 from domain.triage import TriageResult, Urgency, emergency_message, screen, triage
 from domain.triage.specialties import Code, specialty
 from models import RoomKind
-from models.messages import find_by_client_id
 
 log = logging.getLogger("parley.bot")
 
@@ -94,23 +93,21 @@ class BotService:
         if kind is None or kind is RoomKind.bot_conversation:
             text = chat.check_message(body, client_id, max_chars=max_chars)
             post = self._poster(author, room_id, client_id, text, max_chars)
-            # One session reads all a bot message needs (and a room's kind, the first time
-            # this worker sees it): each checkout is a wait when the pool is busy.
+            # One session, two statements, read all a bot message needs (and a room's
+            # kind, the first time this worker sees it): each checkout is a wait when
+            # the pool is busy, each round trip holds the connection longer.
             async with self.sessions() as session:
                 await store.reading(session)
-                if kind is None:
-                    kind = await store.room_kind(session, room_id)
-                    if kind is not None:
-                        self._kinds[room_id] = kind
+                state = await store.send_state(session, room_id, author.id, client_id)
+                kind = state.kind
+                if kind is not None:
+                    self._kinds[room_id] = kind
                 if kind is RoomKind.bot_conversation:
-                    await require_member(session, room_id, author.id)
-                    if client_id is not None and await find_by_client_id(
-                        session, author.id, client_id
-                    ):
-                        retry = True
-                    else:
-                        retry = False
-                        current = await store.in_flight(session, room_id)
+                    if not state.member:
+                        await require_member(session, room_id, author.id)  # the precise error
+                    retry = state.retry
+                    current = state.current
+                    if not retry:
                         history = await store.context(
                             session, room_id, store.SEQ_MAX, self.rt.config.context_messages
                         )
@@ -127,7 +124,7 @@ class BotService:
             # at once; no model is called for this message.
             if current is not None:
                 with contextlib.suppress(Conflict, NotFound):  # it may just have ended
-                    await self.cancel(author.id, room_id, current.id)
+                    await self.cancel(author.id, room_id, current)
             return await self._emergency(post, room_id, prompt.offline)
         stream_id = f"s-{secrets.token_hex(6)}"
         cfg = self.rt.config

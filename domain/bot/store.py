@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     bindparam,
     delete,
+    exists,
+    false,
     insert,
     select,
     text,
@@ -33,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.bot.events import StreamError, TriageInfo, UsageInfo
 from domain.errors import Conflict
-from models import BotStream, Message, Room, RoomKind
+from models import BotStream, Membership, Message, Room, RoomKind
 
 SEQ_MAX = 2**63 - 1
 
@@ -47,6 +49,39 @@ class Stored:
 
 async def room_kind(session: AsyncSession, room_id: int) -> RoomKind | None:
     return (await session.execute(select(Room.kind).where(Room.id == room_id))).scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class SendState:
+    """What a send in a room needs to know first, read in one statement."""
+
+    kind: RoomKind | None  # None: no such room
+    member: bool
+    retry: bool  # the author already stored a message with this client_id
+    current: str | None  # the answer in flight in the room, if any
+
+
+async def send_state(
+    session: AsyncSession, room_id: int, author_id: int, client_id: str | None
+) -> SendState:
+    """The room's kind, the author's membership, whether `client_id` was stored before and
+    the answer in flight: one round trip (a send's reads were four)."""
+    member = exists().where(Membership.room_id == Room.id, Membership.user_id == author_id)
+    retry = (
+        exists().where(Message.author_id == author_id, Message.client_id == client_id)
+        if client_id is not None
+        else false()
+    )
+    current = (
+        select(BotStream.id)
+        .where(BotStream.room_id == Room.id, BotStream.finished_at.is_(None))
+        .scalar_subquery()
+    )
+    stmt = select(Room.kind, member, retry, current).where(Room.id == room_id)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return SendState(None, False, False, None)
+    return SendState(row[0], bool(row[1]), bool(row[2]), row[3])
 
 
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
