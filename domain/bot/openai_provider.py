@@ -82,7 +82,7 @@ class OpenAIProvider:
                 stream_options={"include_usage": True},
             ) as response:
                 async for line in response.iter_lines():
-                    for piece in _pieces(line):
+                    for piece in parse_line(line):
                         yield piece
         except openai.RateLimitError as exc:
             raise ProviderError(
@@ -90,7 +90,7 @@ class OpenAIProvider:
                 "upstream_rate_limited",
                 "The AI model is busy right now (rate limited); please try again shortly.",
             ) from exc
-        except (openai.APIError, httpx.HTTPError, _UpstreamFailed) as exc:
+        except (openai.APIError, httpx.HTTPError, UpstreamFailed) as exc:
             # Status errors, connection errors, an error event mid-stream: never repeat the
             # upstream's words (they may echo the prompt), only what kind of failure it was.
             raise ProviderError(
@@ -100,11 +100,11 @@ class OpenAIProvider:
             ) from exc
 
 
-class _UpstreamFailed(Exception):
+class UpstreamFailed(Exception):
     """An `error` event or a malformed chunk in the model's stream."""
 
 
-def _pieces(line: str) -> list[Piece]:
+def parse_line(line: str) -> list[Piece]:
     """The text and usage in one SSE line of a `chat.completion.chunk` stream.
 
     Parsed with `json`, not the SDK's per-chunk models: building a `ChatCompletionChunk`
@@ -118,9 +118,9 @@ def _pieces(line: str) -> list[Piece]:
     try:
         chunk = json.loads(data)
     except ValueError:
-        raise _UpstreamFailed("not JSON") from None
+        raise UpstreamFailed("not JSON") from None
     if not isinstance(chunk, dict) or chunk.get("error") is not None:
-        raise _UpstreamFailed("error event")
+        raise UpstreamFailed("error event")
     out: list[Piece] = []
     usage = chunk.get("usage")
     if isinstance(usage, dict):
