@@ -11,8 +11,11 @@ it (OPENAI_BASE_URL, a quota no run reaches, the bot's coalescing window as conf
 1. direct: `--streams` concurrent completions read straight from the upstream over raw
    HTTP/1.1 by client processes, starts spread over `--ramp` seconds.
 2. Parley: as many bot conversations (one room and one WebSocket each, spread over a few
-   users), subscribed; each sends one symptom message; the client records when each
-   `delta` arrives and which tokens it holds.
+   users), subscribed; each first gets one unmeasured warm-up answer, all at once (unless
+   `--no-warmup`: pooled connections opened, statements prepared), then sends the measured
+   symptom message; the client records when each `delta` arrives and which tokens it
+   holds. Server CPU seconds over the measured phase are divided per delta, per token
+   delivered and per answer.
 
 Per token: delay = arrival at the client - emission at the upstream (same machine clock).
 TTFT = first token's arrival - request sent (direct) / `send` written (Parley). Inter-token
@@ -44,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from app.cli import migrate
 from app.settings import Settings
@@ -62,6 +66,7 @@ USERS = 10
 TARGET_MS = 20.0
 QUIET_LIMIT = 50.0  # % of one core used by everything on the machine before measuring
 SECTION = "## Streaming (Symptom2Specialist)"
+WARMUP_OFFSET = 500000
 
 Job = tuple[int, float]  # (case, start offset in seconds)
 PJob = tuple[int, float, str, int]  # (case, start offset, token, room)
@@ -130,6 +135,9 @@ def direct_main(port: int, jobs: list[Job], start: float, timeout: float, out: A
 class Conversation:
     def __init__(self, case: int) -> None:
         self.case = case
+        self.reset()
+
+    def reset(self) -> None:
         self.sent = 0.0
         self.arrivals: list[tuple[int, float]] = []
         self.deltas: list[float] = []
@@ -158,8 +166,27 @@ class Conversation:
             self.done.set()
 
 
+async def _warm(job: PJob, client: WsClient, conv: Conversation, within: float) -> None:
+    """One unmeasured answer per conversation, all at once, so the measured ones meet warm
+    workers (pooled connections opened, statements prepared, lazy imports done) like a
+    server that has been up for a while. Its case number is offset: its tokens are not
+    scored."""
+    client.send(
+        {
+            "type": "send",
+            "ref": client.next_ref(),
+            "channel": f"room:{job[3]}",
+            "client_id": secrets.token_hex(4),
+            "body": SYMPTOM.format(n=job[0] + WARMUP_OFFSET),
+        }
+    )
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(conv.done.wait(), within)
+    conv.reset()
+
+
 async def _parley(
-    port: int, jobs: list[PJob], ctl: Any, out: Any, within: float
+    port: int, jobs: list[PJob], ctl: Any, out: Any, within: float, warmup: bool
 ) -> list[dict[str, Any]]:
     convs: list[tuple[PJob, WsClient, Conversation]] = []
     sem = asyncio.Semaphore(32)
@@ -174,6 +201,8 @@ async def _parley(
             convs.append((job, client, conv))
 
     await asyncio.gather(*(open_one(j) for j in jobs))
+    if warmup:
+        await asyncio.gather(*(_warm(*c, within) for c in convs))
     out.put(("ready", len(convs)))
     loop = asyncio.get_running_loop()
     start = float(await loop.run_in_executor(None, ctl.get))
@@ -206,13 +235,15 @@ async def _parley(
     return list(await asyncio.gather(*(run(*c) for c in convs)))
 
 
-def parley_main(port: int, jobs: list[PJob], ctl: Any, out: Any, timeout: float) -> None:
+def parley_main(
+    port: int, jobs: list[PJob], ctl: Any, out: Any, timeout: float, warmup: bool
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise_nofile()
     import uvloop
 
     try:
-        out.put(("done", uvloop.run(_parley(port, jobs, ctl, out, timeout))))
+        out.put(("done", uvloop.run(_parley(port, jobs, ctl, out, timeout, warmup))))
     except Exception as exc:
         out.put(("failed", repr(exc)))
         raise
@@ -305,30 +336,64 @@ def run_parley(
     procs = [
         CTX.Process(
             target=parley_main,
-            args=(server.port, jobs[i :: args.procs], ctls[i], out, args.timeout),
+            args=(server.port, jobs[i :: args.procs], ctls[i], out, args.timeout, args.warmup),
         )
         for i in range(args.procs)
     ]
     sampler: Sampler | None = None
+    profilers: list[subprocess.Popen[bytes]] = []
     try:
         for p in procs:
             p.start()
-        ready = sum(_collect(out, "ready", len(procs), 120))
+        ready = sum(_collect(out, "ready", len(procs), 120 + args.timeout))
         sampler = Sampler(server, [p.pid for p in procs if p.pid is not None])
         sampler.start()
         time.sleep(2)
         start = time.time() + 1.0
+        cpu0 = server_cpu(server)
         for c in ctls:
             c.put(start)
+        if args.profile is not None:
+            seconds = args.ramp + args.tokens / args.tokens_per_second + 5
+            profilers = profile(server, args.profile, seconds)
         results = [
             r for chunk in _collect(out, "done", len(procs), args.timeout + 60) for r in chunk
         ]
         resources = sampler.window(start, time.time())
+        resources["cpu_seconds_server"] = server_cpu(server) - cpu0
     finally:
         if sampler is not None:
             sampler.stop()
+        for prof in profilers:
+            prof.wait(60)
         _stop_procs(procs)
     return results, resources, ready
+
+
+def server_cpu(server: Server) -> float:
+    """CPU seconds (user + system) used so far by the server's processes."""
+    total = 0.0
+    for p in server.processes():
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def profile(server: Server, into: Path, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """`py-spy record` (collapsed stacks) of each worker while the answers stream; needs
+    py-spy installed and ptrace allowed. Not part of the figures: a sampling profiler
+    costs the workers a little CPU itself."""
+    into.mkdir(parents=True, exist_ok=True)
+    workers = [p for p in server.processes() if server.proc and p.pid != server.proc.pid]
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    out = []
+    for p in workers:
+        to = str(into / f"w-{p.pid}.txt")
+        cmd = [spy, "record", "--format", "raw", "--rate", "200", "--nonblocking",
+               "-d", str(int(seconds)), "-p", str(p.pid), "-o", to]  # fmt: skip
+        out.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -370,6 +435,7 @@ def analyse(
         d = r.get("deltas") or []
         dgaps += [(b - a) * 1000 for a, b in itertools.pairwise(d)]
     out: dict[str, Any] = {"streams": len(results), "sustained": sustained, "errors": errors}
+    out["deltas"] = sum(len(r.get("deltas") or []) for r in results)
     for name, vals in (("ttft", ttft), ("delay", delay), ("gap", gaps), ("delta_gap", dgaps)):
         if vals:
             out[name] = {"p50": pct(vals, 0.5), "p99": pct(vals, 0.99), "max": max(vals)}
@@ -391,7 +457,9 @@ def section(rec: dict[str, Any]) -> list[str]:
         "records the wall time each token arrives (in the raw HTTP body when reading the "
         "upstream directly, in a `delta` through Parley). **Per-token delay** = arrival - "
         "emission; **TTFT** = first token's arrival - request written (direct) or `send` "
-        "written (Parley: includes storing the message, screening and starting the answer). "
+        "written (Parley: includes storing the message, screening and starting the answer; "
+        "each conversation's second answer, after an unmeasured warm-up one, unless the "
+        "command says `--no-warmup`). "
         "Direct and Parley runs are separate phases at the same load, same spread of starts. "
         "**Added** = Parley - direct at each percentile. Deltas are coalesced (one per window"
         " per answer), so tokens share a delta and the inter-delta gap is about the window; "
@@ -402,9 +470,10 @@ def section(rec: dict[str, Any]) -> list[str]:
         "| date | streams x tok/s x tokens | window ms | sustained direct / Parley | TTFT p50/p99"
         " direct | TTFT p50/p99 Parley | delay p50/p99 direct | delay p50/p99 Parley |"
         " added delay p50/p99 | inter-token gap p50/p99 direct | inter-delta gap p50/p99"
-        " Parley | CPU % server avg/max, other | target (<20 ms added p99) |"
+        " Parley | CPU % server avg/max, other | server CPU us/delta, us/token, ms/answer |"
+        " target (<20 ms added p99) |"
     )
-    lines.append("|" + "---|" * 13)
+    lines.append("|" + "---|" * 14)
     for run in rec["runs"]:
         d, p = run["direct"], run["parley"]
 
@@ -424,6 +493,8 @@ def section(rec: dict[str, Any]) -> list[str]:
             f" {_f(added50)} / {_f(added99)} | {pp(d, 'gap')} | {pp(p, 'delta_gap')} |"
             f" {res.get('cpu_server', 0):.0f} / {res.get('cpu_server_max', 0):.0f},"
             f" {res.get('cpu_other', 0):.0f} |"
+            f" {_f(p.get('cpu_us_per_delta'))}, {_f(p.get('cpu_us_per_token'))},"
+            f" {_f(p.get('cpu_ms_per_answer'))} |"
             f" {'met' if met else 'NOT met'} |"
         )
     lines.append("")
@@ -490,6 +561,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=180.0,
         help="before each phase wait up to this many seconds for other work on the machine "
         "to stop (0: do not wait)",
+    )
+    p.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="measure each conversation's first answer (a cold server) instead of its second",
+    )
+    p.add_argument(
+        "--profile", type=Path, help="py-spy each worker while answers stream, into this dir"
     )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = p.parse_args(argv)
@@ -620,6 +700,15 @@ def one_run(
     d = analyse(direct, emits, args.tokens, parley=False)
     p = analyse(parley, emits, args.tokens, parley=True)
     p["connected"] = ready
+    cpu = resources["cpu_seconds_server"]
+    if p["deltas"]:
+        p["cpu_us_per_delta"] = cpu / p["deltas"] * 1e6
+    tokens = sum(len(r["arrivals"]) for r in parley)
+    if tokens:
+        p["cpu_us_per_token"] = cpu / tokens * 1e6
+    ended = sum(1 for r in parley if r.get("status"))
+    if ended:
+        p["cpu_ms_per_answer"] = cpu / ended * 1e3
     run = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "streams": n,

@@ -74,3 +74,16 @@ class PubSub(ABC):
 
 class Broker(PubSub, PresenceStore, KeyStore, SortedSetStore, StreamStore, ABC):
     """Everything a worker needs from Redis, one connection pool behind all of it."""
+
+    async def stream_publish(
+        self, key: str, channel: str, data: bytes, *, maxlen: int, ttl: float, flag: str
+    ) -> bool:
+        """Append `data` to the stream `key` (as stream_append), THEN publish it on
+        `channel` (ephemeral, no seq), and say whether the key `flag` exists (KeyStore).
+
+        The order is guaranteed (a subscriber that reads the stream after registering
+        misses nothing); the Redis broker sends all of it in one round trip. Raises what
+        the parts raise; the append may have happened when the publish failed."""
+        await self.stream_append(key, data, maxlen=maxlen, ttl=ttl)
+        await self.publish(channel, data)
+        return await self.has_key(flag)

@@ -137,6 +137,20 @@ class RedisBroker(RedisStores, Broker):
                 pipe.publish(self._wire(channel), data)
             await pipe.execute()
 
+    async def stream_publish(
+        self, key: str, channel: str, data: bytes, *, maxlen: int, ttl: float, flag: str
+    ) -> bool:
+        # One pipeline, no MULTI: commands on one connection run in the order sent, which
+        # is all the append-then-publish contract needs, and nothing here must be atomic.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            stream = self._key("stream", key)
+            pipe.xadd(stream, {"d": data}, maxlen=maxlen, approximate=False)
+            pipe.pexpire(stream, max(1, int(ttl * 1000)))
+            pipe.publish(self._wire(channel), data)
+            pipe.exists(self._key("kv", flag))
+            replies = await pipe.execute()
+        return bool(replies[-1])
+
     async def subscribe(self, channel: str) -> None:
         self._refs[channel] = self._refs.get(channel, 0) + 1
         inflight = self._inflight.get(channel)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class BotConfig:
     quota: int = 10  # answers per user per quota window (emergency replies are free)
     quota_window: float = 600.0
-    window: float = 0.04  # coalescing window: at most one delta per window per answer
+    window: float = 0.04  # throttle: at most one delta per window per answer
+    cancel_poll: float = 0.2  # how often a silent model's answer checks the cancel key
     first_token_timeout: float = 20.0
     idle_timeout: float = 20.0  # between two chunks of text
     total_timeout: float = 120.0

@@ -2,14 +2,19 @@
 
 Two tasks per answer:
 - the producer reads the provider's pieces under the first-token / idle / total timeouts
-  and appends the text to show to `pending` (plain list appends: no I/O per token);
-- the pump wakes once per coalescing window (`BotConfig.window`, tens of ms): it turns
-  `pending` into ONE delta (appended to the answer's Redis stream, then published on
-  `room:{id}`), checks the cancel key, and refreshes the lease every lease/3.
+  and appends the text to show to `pending` (plain list appends: no I/O per token), then
+  wakes the pump;
+- the pump throttles: `pending` goes out as ONE delta at once if the previous delta left
+  at least `BotConfig.window` ago, else at previous + window (leading edge: a token that
+  arrives after a quiet spell is not held back; a fast model still gets at most one delta
+  per window). A delta is one Redis round trip (`Broker.stream_publish`: appended to the
+  answer's stream, then published on `room:{id}`, and the cancel key checked), awaited
+  by the pump, never by the producer. With no text flowing, the pump checks the cancel
+  key every `cancel_poll` and refreshes the lease every lease/3.
 
-So Redis sees at most a few commands per window per answer, however fast tokens come, and
-a cancel from any worker stops the producer within one window. The pump awaits its own
-Redis writes: if Redis is slow, windows simply grow (more text per delta).
+So Redis sees at most one round trip per window per answer however fast tokens come, and
+a cancel from any worker stops the producer at its next token (within `cancel_poll` when
+the model is silent). If Redis is slow, deltas simply carry more text.
 
 The end is `finish`: the body (for `complete`, exactly the joined deltas), the triage
 verdict, provider and usage go into ONE durable message by store.finish, which succeeds
@@ -31,7 +36,7 @@ from domain.bot.config import BotConfig
 from domain.bot.events import (
     BOT,
     BotMessageEvent,
-    DeltaEvent,
+    DeltaEncoder,
     SpecialtyRef,
     Status,
     StreamEndEvent,
@@ -162,6 +167,9 @@ class Generation:
         self.usage: Usage | None = None
         self.pieces = 0
         self.filter = VerdictFilter() if job.provider.strict_verdict else None
+        self.deltas = DeltaEncoder(rt.broker.node, self.channel, job.stream)
+        self.wake = asyncio.Event()  # set by the producer: text is pending, or it ended
+        self.lost = False  # a Redis write failed since the lease was last refreshed
 
     async def run(self) -> None:
         """Generate and finalize. Cancelled (worker shutting down): finalize as
@@ -169,11 +177,13 @@ class Generation:
         start = StreamStartEvent(
             channel=self.channel, stream=self.job.stream, reply_to=self.job.reply_to
         )
-        with contextlib.suppress(Exception):  # a new answer: the previous one's log is done
-            await self.rt.broker.stream_delete(live.answer_key(self.job.room_id))
-        await emit(self.rt, self.job.room_id, start, ttl=self.rt.config.stream_ttl)
+        # The model is asked first: its first token takes far longer than these writes,
+        # and the pump sends nothing before them.
         producer = asyncio.create_task(self._produce(), name="bot-producer")
         try:
+            with contextlib.suppress(Exception):  # a new answer: the previous log is done
+                await self.rt.broker.stream_delete(live.answer_key(self.job.room_id))
+            await emit(self.rt, self.job.room_id, start, ttl=self.rt.config.stream_ttl)
             status: Status = await self._pump(producer)
         except asyncio.CancelledError:
             producer.cancel()
@@ -231,29 +241,56 @@ class Generation:
     def _push(self, text: str) -> None:
         if text:
             self.pending.append(text)
+            self.wake.set()
 
-    # --- the window ---------------------------------------------------------------------
+    # --- the throttle ------------------------------------------------------------------
     async def _pump(self, producer: asyncio.Task[StreamError | None]) -> Status:
         cfg = self.rt.config
         loop = asyncio.get_running_loop()
+        producer.add_done_callback(lambda _: self.wake.set())
+        last = -cfg.window  # when the previous delta went out
         next_lease = loop.time() + cfg.lease / 3
+        next_poll = loop.time() + cfg.cancel_poll
         while True:
-            done = producer.done()
-            await self._flush()
-            if done:
+            if producer.done():
+                await self._flush()
                 return "complete"
-            if await self._stopped():
-                producer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await producer
-                return "cancelled"
-            if loop.time() >= next_lease:
+            now = loop.time()
+            if self.pending:
+                if now < last + cfg.window:  # throttled: more text may join this delta
+                    await asyncio.wait({producer}, timeout=last + cfg.window - now)
+                    continue
+                last = now
+                next_poll = now + cfg.cancel_poll
+                if await self._flush():
+                    return await self._cancelled(producer)
+            elif now >= next_poll:
+                next_poll = now + cfg.cancel_poll
+                if await self._stopped():
+                    return await self._cancelled(producer)
+            if self.lost or loop.time() >= next_lease:
+                # Also right after a failed write: a Redis that restarted empty lost the
+                # lease, and other workers' sweepers must not take this answer for dead.
                 next_lease = loop.time() + cfg.lease / 3
-                with contextlib.suppress(Exception):  # Redis down: the sweepers cannot see
-                    await self.rt.broker.set_key(  # it expire either; finish decides
+                try:  # Redis down: the sweepers cannot see it expire either; finish decides
+                    await self.rt.broker.set_key(
                         live.lease_key(self.job.stream), self.rt.broker.node, cfg.lease
                     )
-            await asyncio.wait({producer}, timeout=cfg.window)
+                    self.lost = False
+                except Exception:  # noqa: BLE001
+                    self.lost = True
+            if not self.pending and not producer.done():
+                self.wake.clear()
+                wait = min(next_poll, next_lease) - loop.time()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, wait)):
+                        await self.wake.wait()
+
+    async def _cancelled(self, producer: asyncio.Task[StreamError | None]) -> Status:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
+        return "cancelled"
 
     async def _stopped(self) -> bool:
         try:
@@ -261,17 +298,28 @@ class Generation:
         except Exception:  # noqa: BLE001 - Redis down: nobody could have cancelled
             return False
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> bool:
+        """Send `pending` as one delta; True if the answer was cancelled meanwhile (read
+        in the same round trip). A Redis failure is logged and the answer goes on: the
+        text is in `shown`, so the durable message has it."""
         if not self.pending:
-            return
+            return False
         text = "".join(self.pending)
         self.pending.clear()
         self.shown.append(text)
-        delta = DeltaEvent(
-            channel=self.channel, stream=self.job.stream, index=self.index, text=text
-        )
+        envelope = self.deltas.envelope(self.index, text)
         self.index += 1
-        await emit(self.rt, self.job.room_id, delta, ttl=self.rt.config.stream_ttl)
+        cfg = self.rt.config
+        try:
+            return await self.rt.broker.stream_publish(
+                live.answer_key(self.job.room_id), self.channel, envelope,
+                maxlen=cfg.stream_maxlen, ttl=cfg.stream_ttl,
+                flag=live.cancel_key(self.job.stream),
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.warning("bot stream event not delivered", extra={"error": type(exc).__name__})
+            self.lost = True
+            return False
 
     # --- the end ------------------------------------------------------------------------
     def _verdict(self) -> Verdict:

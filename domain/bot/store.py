@@ -15,7 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, bindparam, delete, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.bot.events import StreamError, TriageInfo, UsageInfo
 from domain.care.doctors import DoctorCard
 from domain.errors import Conflict
-from models import BotStream, Message, Room, RoomKind
+from models import BotStream, MemberRole, Membership, Message, Room, RoomKind
 
 SEQ_MAX = 2**63 - 1
 
@@ -43,6 +56,46 @@ async def room_owner(session: AsyncSession, room_id: int) -> int | None:
     return (await session.execute(select(Room.owner_id).where(Room.id == room_id))).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class SendState:
+    """What a send in a room needs to know first, read in one statement."""
+
+    kind: RoomKind | None  # None: no such room
+    role: MemberRole | None  # None: not a member
+    retry: bool  # the author already stored a message with this client_id
+    current: str | None  # the answer in flight in the room, if any
+
+
+async def send_state(
+    session: AsyncSession, room_id: int, author_id: int, client_id: str | None
+) -> SendState:
+    """The room's kind, the author's role in it (None: not a member), whether `client_id`
+    was stored before and the answer in flight: one round trip (a send's reads were four)."""
+    role = (
+        select(Membership.role)
+        .where(Membership.room_id == Room.id, Membership.user_id == author_id)
+        .scalar_subquery()
+    )
+    retry = (
+        exists().where(Message.author_id == author_id, Message.client_id == client_id)
+        if client_id is not None
+        else false()
+    )
+    current = (
+        select(BotStream.id)
+        .where(BotStream.room_id == Room.id, BotStream.finished_at.is_(None))
+        .scalar_subquery()
+    )
+    stmt = select(Room.kind, role, retry, current).where(Room.id == room_id)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return SendState(None, None, False, None)
+    return SendState(row[0], row[1], bool(row[2]), row[3])
+
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
 async def grant(
     sessions: async_sessionmaker[AsyncSession],
     stream_id: str,
@@ -51,17 +104,16 @@ async def grant(
     node: str,
     provider: str,
 ) -> None:
-    """Reserve the conversation for one answer. Raises Conflict if one is in flight."""
+    """Reserve the conversation for one answer. Raises Conflict if one is in flight.
+
+    One autocommit statement (no BEGIN/COMMIT round trips), like every write of a send."""
+    row = {"id": stream_id, "room_id": room_id, "owner_id": owner_id, "node": node,
+           "provider": provider}  # fmt: skip
     async with sessions() as session:
-        session.add(
-            BotStream(
-                id=stream_id, room_id=room_id, owner_id=owner_id, node=node, provider=provider
-            )
-        )
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
         try:
-            await session.commit()
+            await conn.execute(insert(BotStream).values(row))
         except IntegrityError:
-            await session.rollback()
             current = await in_flight(session, room_id)
             raise Conflict(
                 "The bot is still answering in this conversation; wait for it or cancel it.",
@@ -72,18 +124,22 @@ async def grant(
 async def release(sessions: async_sessionmaker[AsyncSession], stream_id: str) -> None:
     """Undo a grant whose user message was never stored (refused or failed)."""
     async with sessions() as session:
-        await session.execute(
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
+        await conn.execute(
             delete(BotStream).where(BotStream.id == stream_id, BotStream.finished_at.is_(None))
         )
-        await session.commit()
 
 
 async def attach(sessions: async_sessionmaker[AsyncSession], stream_id: str, seq: int) -> None:
     async with sessions() as session:
-        await session.execute(
-            update(BotStream).where(BotStream.id == stream_id).values(reply_to=seq)
-        )
-        await session.commit()
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
+        await conn.execute(update(BotStream).where(BotStream.id == stream_id).values(reply_to=seq))
+
+
+async def reading(session: AsyncSession) -> None:
+    """Make `session` read in autocommit: a send's reads need no snapshot across
+    statements, and BEGIN/ROLLBACK would be two more round trips per send."""
+    await session.connection(execution_options=_AUTOCOMMIT)
 
 
 async def in_flight(session: AsyncSession, room_id: int) -> BotStream | None:
@@ -195,7 +251,7 @@ async def finish(
         "doctors": _cards(doctors),
     }
     async with sessions() as session:
-        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
         row = (await conn.execute(_FINISH, params)).first()
     if row is None:
         return None
@@ -221,6 +277,6 @@ async def insert_bot_message(
         "doctors": _cards(doctors),
     }
     async with sessions() as session:
-        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        conn = await session.connection(execution_options=_AUTOCOMMIT)
         row = (await conn.execute(_INSERT_BOT, params)).first()
     return Stored(row.id, row.seq, row.created_at) if row is not None else None

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.bot.fake_llm import FakeLLM
+from tests.conftest import ApiFactory
 from tests.support import Api, User, WsClient
 
 STREAM_TYPES = frozenset({"stream_start", "delta", "stream_end"})
@@ -66,3 +70,24 @@ async def read_answer(
                 answer.message = frame
             else:
                 answer.others.append(frame)
+
+
+@asynccontextmanager
+async def bot_api(api_with: ApiFactory, llm: FakeLLM, **extra: object) -> AsyncIterator[Api]:
+    async with api_with(
+        openai_base_url=llm.base_url,
+        openai_api_key="test-key",
+        openai_model="fake-1",
+        ws_rate_per_second=1000,
+        ws_rate_burst=1000,
+        **extra,
+    ) as api:
+        yield api
+
+
+async def ready(api: Api) -> tuple[User, int, WsClient]:
+    asha = await api.user("Asha")
+    room = await conversation(api, asha)
+    ws = await api.ws(asha)
+    await ws.subscribe(f"room:{room}")
+    return asha, room, ws

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import pytest
 
 from domain.triage import DISCLAIMER
 from tests.bot.fake_llm import FakeLLM, Script
-from tests.bot.support import conversation, read_answer
+from tests.bot.support import bot_api, read_answer, ready
 from tests.conftest import ApiFactory
-from tests.support import Api, User, WsClient
 
 SYMPTOMS = "I have had an itchy red rash on my arms for two weeks"
 EMERGENCY = "I have crushing chest pain spreading to my left arm and I am sweating"
@@ -21,35 +16,6 @@ ANSWER = [
     "\n\n", DISCLAIMER[:30], DISCLAIMER[30:], "\n", "SPECIALTY: derma", "tology | URGENCY:",
     " routine",
 ]  # fmt: skip
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@asynccontextmanager
-async def bot_api(api_with: ApiFactory, llm: FakeLLM, **extra: object) -> AsyncIterator[Api]:
-    async with api_with(
-        openai_base_url=llm.base_url,
-        openai_api_key="test-key",
-        openai_model="fake-1",
-        ws_rate_per_second=1000,
-        ws_rate_burst=1000,
-        **extra,
-    ) as api:
-        yield api
-
-
-async def ready(api: Api) -> tuple[User, int, WsClient]:
-    asha = await api.user("Asha")
-    room = await conversation(api, asha)
-    ws = await api.ws(asha)
-    await ws.subscribe(f"room:{room}")
-    return asha, room, ws
 
 
 async def test_model_answer_streams_without_its_verdict_line(

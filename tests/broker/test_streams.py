@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from broker import Broker
-from tests.broker.contract import eventually, unique
+from tests.broker.contract import attach, eventually, unique
 
 
 async def test_entries_are_read_back_in_append_order_with_increasing_ids(broker: Broker) -> None:
@@ -62,3 +62,18 @@ async def test_a_deleted_or_unknown_stream_reads_empty(broker: Broker) -> None:
     await broker.stream_append(key, b"x", maxlen=10, ttl=30)
     await broker.stream_delete(key)
     assert await broker.stream_read(key) == []
+
+
+async def test_stream_publish_appends_then_publishes_and_reads_the_flag(broker: Broker) -> None:
+    inbox = attach(broker)
+    key, channel, flag = unique("answer"), unique("room:1"), unique("cancel")
+    await broker.subscribe(channel)
+    stopped = await broker.stream_publish(key, channel, b"delta 0", maxlen=10, ttl=30, flag=flag)
+    assert stopped is False
+    # Delivered on the channel, and kept in the stream for a subscriber that comes later.
+    await inbox.until(lambda: len(inbox.received) == 1)
+    assert inbox.received == [(channel, b"delta 0")]
+    assert [d for _, d in await broker.stream_read(key)] == [b"delta 0"]
+    await broker.set_key(flag, "cancel", 30)
+    assert await broker.stream_publish(key, channel, b"delta 1", maxlen=10, ttl=30, flag=flag)
+    assert [d for _, d in await broker.stream_read(key)] == [b"delta 0", b"delta 1"]
