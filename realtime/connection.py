@@ -16,6 +16,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import NamedTuple
 
+from domain import metrics
 from domain.events import UserRef
 
 
@@ -43,6 +44,7 @@ class Outgoing(NamedTuple):
     text: str
     event_id: str | None = None
     type: str | None = None
+    published: float | None = None  # epoch seconds, live events only (delivery lag)
 
 
 class LatestSlot:
@@ -107,6 +109,7 @@ class Connection:
         if self.close_code is not None:
             return
         if len(self._queue) >= self.limit:
+            metrics.OVERFLOW_CLOSE.inc()
             self.close(CloseCode.too_slow)
             return
         self._push(frame if isinstance(frame, Outgoing) else Outgoing(frame))
@@ -114,6 +117,8 @@ class Connection:
     def offer_latest(self, slot: LatestSlot, frame: Outgoing) -> None:
         if self.close_code is not None:
             return
+        if slot.frame is not None:
+            metrics.OVERFLOW_REPLACE.inc()
         slot.frame = frame
         if not slot.queued:
             slot.queued = True
@@ -124,6 +129,7 @@ class Connection:
         if self.close_code is not None:
             return True
         if len(self._queue) >= self.limit:
+            metrics.OVERFLOW_DROP.inc()
             self._room.clear()
             return False
         self._push(frame)

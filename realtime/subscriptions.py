@@ -51,13 +51,16 @@ class LockSlot:
 NO_HEADER = EventHeader(origin="", type="")
 
 
-def outgoing(header: EventHeader, frame: str) -> Outgoing:
+def outgoing(header: EventHeader, frame: str, *, live: bool = False) -> Outgoing:
+    """The frame once for every subscriber. `live`: it came from pub/sub just now, so its
+    publish time is kept for the delivery-lag metric (a replayed event's would be its age)."""
+    at = header.at if live else None
     if header.seq is not None:
-        return Outgoing(frame, str(header.seq), header.type)
+        return Outgoing(frame, str(header.seq), header.type, at)
     if header.version is not None:
-        return Outgoing(frame, str(header.version), header.type)
+        return Outgoing(frame, str(header.version), header.type, at)
     if header.stream is not None:
         # SSE writes it as `<last seq>/<stream>:<index>` (realtime/sse.py), so a browser's
         # Last-Event-ID resumes both the durable seq and the answer in flight.
-        return Outgoing(frame, f"{header.stream}:{header.index}", header.type)
-    return Outgoing(frame, None, header.type)
+        return Outgoing(frame, f"{header.stream}:{header.index}", header.type, at)
+    return Outgoing(frame, None, header.type, at)

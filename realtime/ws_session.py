@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import WebSocket
+from opentelemetry import trace
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 from starlette.types import Message
@@ -63,6 +64,7 @@ from realtime.frames import (
 from realtime.hub import Hub
 from realtime.session_core import Limits, SessionCore, Step
 
+_TRACER = trace.get_tracer("parley.ws")
 log = logging.getLogger("parley.ws")
 
 F = TypeVar("F", bound=ClientFrame)
@@ -195,7 +197,8 @@ class WsSession:
                 raise FrameError(
                     ErrorCode.unknown_type, "This frame is not accepted here.", ref=frame.ref
                 )
-            await handler(self, frame)
+            with _TRACER.start_as_current_span(f"ws {getattr(frame, 'type', '?')}"):
+                await handler(self, frame)
         except Exception as exc:  # noqa: BLE001 - every failure is answered and logged once
             self.fail(exc, frame)
 

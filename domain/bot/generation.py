@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
+from domain import metrics
 from domain.bot import live, store
 from domain.bot.config import BotConfig
 from domain.bot.events import (
@@ -100,6 +101,7 @@ async def emit(rt: Runtime, room_id: int, event: object, *, ttl: float) -> None:
             live.answer_key(room_id), envelope, maxlen=rt.config.stream_maxlen, ttl=ttl
         )
         await rt.broker.publish(f"room:{room_id}", envelope)
+        metrics.published("room")
     except Exception as exc:  # noqa: BLE001 - subscribers get the durable message anyway
         log.warning("bot stream event not delivered", extra={"error": type(exc).__name__})
 
@@ -147,6 +149,7 @@ class Generation:
         self.usage: Usage | None = None
         self.pieces = 0
         self.filter = VerdictFilter() if job.provider.strict_verdict else None
+        self.meter = metrics.LlmStream(job.provider.name)
 
     async def run(self) -> None:
         """Generate and finalize. Cancelled (worker shutting down): finalize as
@@ -157,6 +160,7 @@ class Generation:
         with contextlib.suppress(Exception):  # a new answer: the previous one's log is done
             await self.rt.broker.stream_delete(live.answer_key(self.job.room_id))
         await emit(self.rt, self.job.room_id, start, ttl=self.rt.config.stream_ttl)
+        self.meter.start()
         producer = asyncio.create_task(self._produce(), name="bot-producer")
         try:
             status: Status = await self._pump(producer)
@@ -205,6 +209,7 @@ class Generation:
                     if piece.usage is not None:
                         self.usage = piece.usage
                     if piece.text:
+                        self.meter.piece()
                         self.pieces += 1
                         self._push(self.filter.feed(piece.text) if self.filter else piece.text)
         except ProviderError as exc:
@@ -278,6 +283,7 @@ class Generation:
         return UsageInfo(completion_tokens=self.pieces, estimated=True)
 
     async def _finish(self, status: Status, error: StreamError | None) -> None:
+        self.meter.end()
         self.pending.clear()  # after a cancel: nothing more is shown than was sent
         verdict = self._verdict()
         shown = "".join(self.shown)

@@ -29,6 +29,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
+from domain import metrics
 from domain.events import encode
 from domain.study import boards
 from domain.study import sessions as quiz_sessions
@@ -60,6 +61,8 @@ class BoardPublisher:
             if await b.claim_key(f"board-claim:{board.name}", b.node, self._claim_ttl):
                 self.running += 1
                 spawn(self._run(board), name="board-publish")
+            else:
+                metrics.BOARD_COALESCED.inc()
 
     async def _run(self, board: Board) -> None:
         b, dirty, claim = self._broker, f"board-dirty:{board.name}", f"board-claim:{board.name}"
@@ -100,6 +103,8 @@ class BoardPublisher:
             _RANKS_TTL,
         )
         await b.publish(board.channel, encode(snapshot, b.node))
+        metrics.BOARD_SNAPSHOTS.inc()
+        metrics.published(board.channel)
         for user_id, (rank, score) in standings.items():
             if previous.get(str(user_id)) != [rank, score]:
                 event = RankEvent(channel=board.channel, version=version, rank=rank, score=score)
@@ -227,6 +232,7 @@ class Study:
         """
         async with self.sessions() as session:
             answered = await quiz_sessions.answer(session, session_id, user_id, question_id, option)
+            metrics.QUIZ_ANSWERS.inc()
             await self.scored(answered.room_id, user_id, session_id, db=session)
         return answered
 
