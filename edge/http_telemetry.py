@@ -22,9 +22,20 @@ UNMATCHED = "unmatched"
 
 
 def _route_of(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
+    """The matched route's template: the path with each path parameter's value put back
+    as `{name}` (routers included with a prefix do not expose a full template)."""
+    if scope.get("route") is None:
+        return UNMATCHED
+    path: str = scope["path"]
+    params: dict[str, object] = scope.get("path_params") or {}
+    if not params:
+        return path
+    by_value = {str(v): k for k, v in params.items()}
+    tail = next((v for v in by_value if "/" in v), None)
+    if tail is not None and path.endswith(tail):  # a `{name:path}` parameter (mounts)
+        path = path[: -len(tail)] + "{" + by_value[tail] + "}"
+    segments = [f"{{{by_value[s]}}}" if s in by_value else s for s in path.split("/")]
+    return "/".join(segments)
 
 
 def _request_id(scope: Scope) -> str:

@@ -80,6 +80,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             with contextlib.suppress(BaseException):
                 await task
         await hub.disconnect(conn)
+        log.info("connection closed", extra={"code": int(conn.close_code or CloseCode.normal)})
         await _close(websocket, conn.close_code or CloseCode.normal)
 
 
