@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.backing import Backing
+from tests.bot.support import conversation, read_answer
 from tests.conftest import make_settings
 from tests.servers import ServerProcess
 from tests.support import Api, User, WsClient
@@ -237,3 +238,31 @@ async def test_a_killed_worker_leaves_the_node_list_within_the_bound(
     # Within the bound: no heartbeat for TTL seconds, measured from the kill (plus a poll).
     assert time.monotonic() - killed_at < TTL + 1.5
     await eventually(two, within=30)  # uvicorn replaces the worker; it joins the list
+
+
+async def test_a_bot_answer_is_measured_and_the_symptom_never_reaches_metrics_or_logs(
+    api: Api, server: ServerProcess
+) -> None:
+    patient = await api.user("Meera")
+    room = await conversation(api, patient)
+    ws = await api.ws(patient)
+    await ws.subscribe(f"room:{room}")
+    before = await scrape(api)
+    marker = "MARKER" + secrets.token_hex(6)
+    await ws.send_message(f"room:{room}", f"I have had a dry cough for two weeks {marker}")
+    answer = await read_answer(ws)
+    assert answer.end is not None and answer.end["status"] == "complete"
+    await ws.close()
+    after = await scrape(api)
+    ttft = "parley_llm_time_to_first_token_seconds_count"
+    assert sample(after, ttft, provider="offline") - sample(before, ttft, provider="offline") == 1
+    rate = "parley_llm_tokens_per_second_count"
+    assert sample(after, rate, provider="offline") > sample(before, rate, provider="offline")
+    assert sample(after, "parley_frames_delivered_total", type="delta") > 0
+
+    async def none_in_flight() -> bool:
+        return sample(await scrape(api), "parley_llm_streams") == 0
+
+    await eventually(none_in_flight)
+    assert marker not in after
+    assert marker not in server.log_path.read_text(errors="replace")
