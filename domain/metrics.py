@@ -110,11 +110,6 @@ DB_POOL_SIZE = Gauge(
     "PostgreSQL connections the pool holds (idle + in use).",
     multiprocess_mode="livesum",
 )
-DB_POOL_WAIT = Histogram(
-    "parley_db_pool_wait_seconds",
-    "Time to get a PostgreSQL connection from the pool.",
-    buckets=_LATENCY,
-)
 ADMISSION_REFUSED = Counter(
     "parley_admission_refusals_total",
     "Connections or frames refused before they did anything, by protocol error code.",
