@@ -147,6 +147,7 @@ def test_configure_puts_the_filter_on_the_root_handler_for_every_logger() -> Non
 def test_json_lines_carry_the_request_and_connection_ids_and_stay_redacted() -> None:
     logs.configure("INFO", "json")
     (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
     request = logcontext.request_id.set("req-1")
@@ -171,6 +172,7 @@ def test_json_lines_carry_the_request_and_connection_ids_and_stay_redacted() -> 
 def test_a_line_outside_any_request_has_no_ids() -> None:
     logs.configure("INFO", "json")
     (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
     try:

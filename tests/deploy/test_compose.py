@@ -246,7 +246,7 @@ def test_observability_profile_runs_prometheus_and_grafana_only_on_request() -> 
 
 def test_metrics_are_token_protected_and_prometheus_sends_the_token() -> None:
     api_env = _environment(_service("api"))
-    assert api_env.get("PARLEY_METRICS_TOKEN", "").startswith("${PARLEY_METRICS_TOKEN:?")
+    assert str(api_env.get("PARLEY_METRICS_TOKEN")).startswith("${PARLEY_METRICS_TOKEN:?")
     compose = _compose()
     token = compose["configs"]["parley_metrics_token"]["content"]
     assert token == api_env["PARLEY_METRICS_TOKEN"]
