@@ -10,9 +10,11 @@ Guarantees:
   frame *types*, transports, overflow policies, route *templates*, protocol error codes,
   provider names. A value outside a vocabulary that grows from the wire (a frame type from
   Redis, a channel kind) is counted under `other` once `LABEL_CAP` distinct values exist.
-- Hot paths never call `.labels()`: the helpers below hold bound children in dicts (one
-  dict lookup per frame), and per-frame work is one counter increment plus, for one frame
-  in `LAG_SAMPLE_EVERY`, one histogram observation.
+- Hot paths never call `.labels()`: the helpers below hold bound children in dicts. A
+  delivered frame costs one plain-int increment in this process (`flush()`, called by the
+  sampler every few seconds, moves the counts into the shared counter: a multiprocess
+  counter increment costs microseconds, per frame that would be most of a fan-out), plus
+  one histogram observation for one live frame in `LAG_SAMPLE_EVERY`.
 - Gauges describing this worker's state (connections, subscriptions, outbox depth, pool)
   are set by a periodic sampler (realtime/telemetry.py), never on the hot path; in
   multiprocess mode they are `livesum`/`livemax`, so a dead worker's values disappear.
@@ -29,7 +31,7 @@ LABEL_CAP: Final = 48
 OTHER: Final = "other"
 # Delivery lag is observed for one delivered frame in this many (a histogram observation
 # costs a few counter increments); `parley_frames_delivered_total` counts every frame.
-LAG_SAMPLE_EVERY: Final = 8
+LAG_SAMPLE_EVERY: Final = 16
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _SLOW = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
@@ -200,16 +202,34 @@ def published(channel: str) -> None:
     _published[channel_kind(channel)].inc()
 
 
+_unflushed: dict[str, int] = {}
+
+
 def delivered(frame_type: str | None, published_at: float | None) -> None:
     """One frame written to a client. `published_at` (epoch seconds, from the event's
-    header) is given for live events only; replays would measure their age, not lag."""
+    header) is given for live events only; replays would measure their age, not lag.
+    Counted locally until the next `flush()`."""
     global _lag_tick
-    _delivered[frame_type or OTHER].inc()
+    key = frame_type or OTHER
+    count = _unflushed.get(key)
+    if count is None and len(_unflushed) >= LABEL_CAP:
+        key, count = OTHER, _unflushed.get(OTHER)
+    _unflushed[key] = (count or 0) + 1
     if published_at is not None:
         _lag_tick += 1
         if _lag_tick >= LAG_SAMPLE_EVERY:
             _lag_tick = 0
             DELIVERY_LAG.observe(max(0.0, time.time() - published_at))
+
+
+def flush() -> None:
+    """Add the locally counted delivered frames to the shared counters. Called by the
+    sampler (realtime/telemetry.py) every `presence_ttl / 4` seconds and at shutdown; a
+    worker killed outright loses at most that long of delivery counts."""
+    pending = list(_unflushed.items())
+    _unflushed.clear()
+    for key, count in pending:
+        _delivered[key].inc(count)
 
 
 def refused(code: str) -> None:

@@ -50,6 +50,7 @@ class Telemetry:
         """Stop sampling and say goodbye, so this node leaves the cluster view at once."""
         for task in self._tasks:
             task.cancel()
+        metrics.flush()
         try:
             await nodes.heartbeat(self.hub.broker, self.report(leaving=True), self.ttl)
         except Exception as exc:  # noqa: BLE001 - it drops out within the bound anyway
@@ -75,7 +76,8 @@ class Telemetry:
             log.warning("node heartbeat failed", extra={"error": type(exc).__name__})
 
     def sample(self) -> None:
-        """Set this worker's gauges from the hub and the database pool."""
+        """Set this worker's gauges from the hub and the database pool; flush counts."""
+        metrics.flush()
         sse = queued = deepest = 0
         for conn in self.hub.connections.values():
             sse += conn.listen_only

@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import WebSocket
-from opentelemetry import trace
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 from starlette.types import Message
@@ -63,8 +62,8 @@ from realtime.frames import (
 )
 from realtime.hub import Hub
 from realtime.session_core import Limits, SessionCore, Step
+from realtime.spans import frame_span
 
-_TRACER = trace.get_tracer("parley.ws")
 log = logging.getLogger("parley.ws")
 
 F = TypeVar("F", bound=ClientFrame)
@@ -197,7 +196,7 @@ class WsSession:
                 raise FrameError(
                     ErrorCode.unknown_type, "This frame is not accepted here.", ref=frame.ref
                 )
-            with _TRACER.start_as_current_span(f"ws {getattr(frame, 'type', '?')}"):
+            with frame_span(getattr(frame, "type", "?")):
                 await handler(self, frame)
         except Exception as exc:  # noqa: BLE001 - every failure is answered and logged once
             self.fail(exc, frame)
