@@ -31,6 +31,7 @@ from prometheus_client import (
 )
 
 from domain.errors import Unauthorized
+from edge.errors import error_responses
 from edge.services import ServicesDep
 
 router = APIRouter(tags=["operations"])
@@ -73,7 +74,7 @@ def _authorized(request: Request, expected: str) -> bool:
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."},
-        401: {"description": "`unauthorized`: PARLEY_METRICS_TOKEN is set and not sent."},
+        **error_responses(401),
     },
 )
 async def metrics(request: Request, services: ServicesDep) -> Response:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.backing import Backing
 from tests.bot.support import conversation, read_answer
 from tests.conftest import make_settings
-from tests.servers import ServerProcess
+from tests.servers import ROOT, ServerProcess, settings_env
 from tests.support import Api, User, WsClient
 
 pytestmark = pytest.mark.processes
@@ -58,7 +60,7 @@ async def server(
     )
     proc.start()
     try:
-        await proc.wait_ready()
+        await proc.wait_ready(within=120)  # two workers importing on a loaded machine
         yield proc
     finally:
         proc.stop()
@@ -131,7 +133,7 @@ async def test_counts_are_summed_over_both_workers_and_carry_no_message_text(
     await b.subscribe(channel)
     before = await scrape(api)
     marker = "MARKER-" + secrets.token_hex(8)
-    sent = 16
+    sent = 40  # > 2 * LAG_SAMPLE_EVERY: the lag histogram samples every worker
     for i in range(sent):
         await a.send_message(channel, f"{marker} {i}")
     assert len(await b.messages(sent)) == sent
@@ -266,3 +268,25 @@ async def test_a_bot_answer_is_measured_and_the_symptom_never_reaches_metrics_or
     await eventually(none_in_flight)
     assert marker not in after
     assert marker not in server.log_path.read_text(errors="replace")
+
+
+async def test_parley_status_lists_the_live_nodes(server: ServerProcess) -> None:
+    env = {**settings_env(server.settings), "PARLEY_LOG_LEVEL": "WARNING"}
+
+    async def status() -> str:
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "parley"), "status",
+            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()
+        return out.decode()
+
+    async def two_nodes() -> bool:
+        return "2 live node(s)" in await status()
+
+    await eventually(two_nodes, within=30)
+    assert server.proc is not None
+    pids = {str(c.pid) for c in psutil.Process(server.proc.pid).children()}
+    listed = [line.split()[0] for line in (await status()).splitlines()[1:-1]]
+    assert {node.split("-")[-2] for node in listed} == pids
