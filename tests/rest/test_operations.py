@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.exceptions import InvalidStatus
 
 from tests.backing import Backing
-from tests.bot.support import conversation
+from tests.bot.support import conversation, read_answer
 from tests.conftest import make_settings
 from tests.servers import ROOT, ServerProcess, settings_env
 from tests.support import Api, User, WsClient
@@ -253,11 +253,8 @@ async def test_a_bot_answer_is_measured_and_the_symptom_never_reaches_metrics_or
     before = await scrape(api)
     marker = "MARKER" + secrets.token_hex(6)
     await ws.send_message(f"room:{room}", f"I have had a dry cough for two weeks {marker}")
-    async with asyncio.timeout(60):  # the bot's durable reply ends the answer
-        while not (
-            (frame := await ws.recv(60))["type"] == "message" and frame["author"].get("bot")
-        ):
-            pass
+    answer = await read_answer(ws)
+    assert answer.end is not None and answer.end["status"] == "complete"
     await ws.close()
     after = await scrape(api)
     ttft = "parley_llm_time_to_first_token_seconds_count"
