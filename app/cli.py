@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -59,10 +61,26 @@ def _seed(settings: Settings, *, only_if_empty: bool) -> None:
         log.info("seeded demo data", extra=created)
 
 
+def metrics_dir(settings: Settings) -> Path:
+    """PROMETHEUS_MULTIPROC_DIR for this server's workers (docs/decisions/0024), emptied.
+
+    Set before anything imports prometheus_client (the workers inherit it). An operator's
+    own directory is used when set; either way last run's files go, or its counters would
+    be added to this run's."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(configured) if configured else settings.data_dir / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+    return directory
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
+    metrics_dir(settings)
     with services_up(settings) as ready:
         migrate(ready)
         if ready.env is not Environment.production:  # never a known demo password in prod
@@ -126,6 +144,40 @@ def cmd_bridge(args: argparse.Namespace) -> None:
     asyncio.run(run(BridgeSettings()))  # every field from the environment
 
 
+def cmd_status(args: argparse.Namespace) -> None:
+    """The live nodes from Redis (the same list as GET /api/v1/admin/nodes)."""
+    from broker.redis import RedisBroker
+    from domain.nodes import live_nodes
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set: `parley status` reads the cluster's Redis.")
+
+    async def read() -> list[str]:
+        broker = RedisBroker(settings.redis_url or "", "status", prefix=settings.redis_prefix)
+        try:
+            found = await live_nodes(broker, settings.presence_ttl_seconds)
+        finally:
+            await broker.close()
+        now = time.time()
+        rows = [f"{'NODE':<40} {'UP':>8} {'CONNS':>6} {'SUBS':>6} {'CHANS':>6} {'SEEN':>5}"]
+        rows += [
+            f"{n.node:<40} {_age(now - n.started_at):>8} {n.connections:>6} "
+            f"{n.subscriptions:>6} {n.channels:>6} {now - n.at:>4.0f}s"
+            for n in found
+        ]
+        rows.append(f"{len(found)} live node(s)")
+        return rows
+
+    print("\n".join(asyncio.run(read())))
+
+
+def _age(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """A demo only: refused in production (it registers throwaway members)."""
     if get_settings().env is Environment.production:
@@ -164,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     bridge = sub.add_parser("bridge", help="run a bridge (a separate process): telegram")
     bridge.add_argument("which", choices=["telegram"])
     bridge.set_defaults(func=cmd_bridge)
+    status = sub.add_parser("status", help="list the live nodes and their load (from Redis)")
+    status.set_defaults(func=cmd_status)
 
     demo = sub.add_parser("demo", help="DEMO: simulated members play a live quiz session")
     demo.add_argument("what", choices=["quiz"])
@@ -174,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     settings = get_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     try:
         args.func(args)
     except KeyboardInterrupt:

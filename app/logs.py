@@ -16,8 +16,12 @@ types in `extra`: nothing logs message bodies or health data.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
+
+from domain import logcontext
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -87,6 +91,41 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ContextIds(logging.Filter):
+    """Stamp the current request id and connection id (domain/logcontext.py) on a record
+    that does not carry its own. Never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, var in (
+            ("request_id", logcontext.request_id),
+            ("connection_id", logcontext.connection_id),
+        ):
+            value = var.get()
+            if value is not None and not hasattr(record, name):
+                setattr(record, name, value)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, the ids and extras, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key not in line:
+                line[key] = value if isinstance(value, int | float | bool | None) else str(value)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False)
+
+
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
@@ -96,8 +135,11 @@ class KeyValueFormatter(logging.Formatter):
         return base
 
 
-def configure(level: str = "INFO") -> None:
+def configure(level: str = "INFO", fmt: str = "text") -> None:
     """One stderr handler on the root logger, with the redaction filter on it.
+
+    `fmt` "json" writes JSON lines (JsonFormatter), else key=value text; both carry the
+    request and connection ids (ContextIds, before the redaction filter).
 
     A uvicorn logger that has handlers of its own (uvicorn's default config, as under
     `python -m uvicorn`) loses them and propagates to the root instead: a record written
@@ -105,9 +147,13 @@ def configure(level: str = "INFO") -> None:
     alone, so a disabled access log (no handlers, no propagation) stays disabled.
     """
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
-    )
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    handler.addFilter(ContextIds())
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

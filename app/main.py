@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import logs
+from app import logs, tracing
 from app.security import passwords, token_codec
 from app.settings import Settings, get_settings
 from broker import Broker
@@ -26,12 +26,15 @@ from domain.study.live import Study
 from domain.tasks import every, spawn
 from domain.triage import DISCLAIMER
 from edge import errors
+from edge.http_telemetry import HttpTelemetry
 from edge.services import Services
 from models.db import make_engine, make_sessionmaker
 from realtime import sse, study_sse, ws
 from realtime.hub import Hub
+from realtime.telemetry import Telemetry
 from rest import (
     access_log,
+    admin,
     auth,
     bot,
     doctors,
@@ -48,6 +51,7 @@ from rest import (
     symptoms,
     users,
 )
+from rest import metrics as metrics_endpoint
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -110,6 +114,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "embedded PostgreSQL) or set DATABASE_URL=postgresql+asyncpg://..."
         )
     engine = make_engine(settings.database_url)
+    tracing.instrument_engine(engine)
     sessions = make_sessionmaker(engine)
     broker = make_broker(settings, node_id())
     hub = Hub(broker, sessions, presence_ttl=settings.presence_ttl_seconds)
@@ -137,9 +142,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         study=study,
     )
     app.state.hub = hub
+    telemetry = Telemetry(hub, engine, settings.presence_ttl_seconds)
+    await telemetry.start()
     try:
         yield
     finally:
+        await telemetry.close()
         sweeper.cancel()
         await bot_service.close()  # local answers end `interrupted` now, while Redis is up
         if model is not None:
@@ -148,11 +156,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hub.close()
         await broker.close()
         await engine.dispose()
+        metrics_endpoint.forget_this_worker()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     app = FastAPI(
         title="Parley",
         version="0.1.0",
@@ -161,9 +170,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(HttpTelemetry)
+    tracing.instrument_app(app)  # no-op unless OTEL_* variables switch tracing on
     app.include_router(health.router)
+    app.include_router(metrics_endpoint.router)
     app.include_router(ws.router)
     for router in (
+        admin.router,
         auth.router,
         users.router,
         links.router,

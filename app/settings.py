@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     env: Environment = Environment.development
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    # "json": one JSON object per line, with request_id / connection_id (docs/operations.md).
+    log_format: Literal["text", "json"] = "text"
+    # When set, GET /metrics requires `Authorization: Bearer <this>` (set it in production).
+    metrics_token: SecretStr | None = None
 
     database_url: str | None = Field(
         default=None, validation_alias=_alias("DATABASE_URL", "PARLEY_DATABASE_URL")

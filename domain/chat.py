@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
+from domain import metrics
 from domain.access import require_member
 from domain.bot.events import bot_message_event
 from domain.care import audit
@@ -171,6 +172,7 @@ async def publish_event(broker: Broker, event: MessageEvent) -> None:
     """Fan a stored message out. Failure is logged, not raised: the message is durable."""
     try:
         await broker.publish(event.channel, encode(event, broker.node), seq=event.seq)
+        metrics.published(event.channel)
     except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by gap-fill
         log.warning(
             "publish failed; subscribers will recover from storage",

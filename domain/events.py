@@ -11,6 +11,7 @@ re-serializes an event per subscriber (or even decodes its body).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -101,6 +102,9 @@ class EventHeader(BaseModel):
     index: int | None = Field(default=None, alias="i")
     to: int | None = Field(default=None, alias="u")
     source: str | None = Field(default=None, alias="g")
+    # When the envelope was encoded (epoch seconds, ms precision): the start of the
+    # delivery-lag measurement (domain/metrics.py). Wall clock: across hosts, skew adds in.
+    at: float | None = Field(default=None, alias="w")
 
 
 def encode(
@@ -118,6 +122,7 @@ def encode(
         index=getattr(event, "index", None) if kind == "stream" else None,
         to=to,
         source=source,
+        at=round(time.time(), 3),
     )
     return (
         header.model_dump_json(by_alias=True, exclude_none=True).encode()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import NamedTuple, Protocol
 
+from domain import metrics
 from domain.events import UserRef
 
 
@@ -47,6 +48,7 @@ class Outgoing(NamedTuple):
     # The WebSocket frame carrying `text`, when built once for every subscriber (fan-out);
     # empty: built when written (`ws_frame`).
     wire: bytes = b""
+    published: float | None = None  # epoch seconds, live events only (delivery lag)
 
 
 def text_frame(text: str) -> bytes:
@@ -154,6 +156,7 @@ class Connection:
         if sink is None or self._queue or not sink.writable():
             return False
         sink.write(ws_frame(frame))
+        metrics.delivered(frame.type, frame.published)
         return True
 
     def offer(self, frame: Outgoing | str) -> None:
@@ -163,6 +166,7 @@ class Connection:
         if self._direct(out):
             return
         if len(self._queue) >= self.limit:
+            metrics.OVERFLOW_CLOSE.inc()
             self.close(CloseCode.too_slow)
             return
         self._push(out)
@@ -172,6 +176,8 @@ class Connection:
             return
         if not slot.queued and self._direct(frame):
             return
+        if slot.frame is not None:
+            metrics.OVERFLOW_REPLACE.inc()
         slot.frame = frame
         if not slot.queued:
             slot.queued = True
@@ -184,6 +190,7 @@ class Connection:
         if self._direct(frame):
             return True
         if len(self._queue) >= self.limit:
+            metrics.OVERFLOW_DROP.inc()
             self._room.clear()
             return False
         self._push(frame)
@@ -258,6 +265,7 @@ class Connection:
                         continue
                     item = frame
                 frames.append(item.wire or text_frame(item.text))
+                metrics.delivered(item.type, item.published)
             if frames:
                 sink.write(b"".join(frames) if len(frames) > 1 else frames[0])
             # After the write: what on_drained sets going must come after what was queued.

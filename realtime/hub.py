@@ -301,7 +301,7 @@ class Hub:
         except ValueError:
             log.warning("dropped a foreign message", extra={"channel": channel})
             return
-        out = outgoing(header, frame)
+        out = outgoing(header, frame, live=True)
         if header.seq is not None and ch.kind.delivery is Delivery.ordered:
             self.ordered.accept(ch, header.seq, out)
         else:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain import metrics
 from domain.events import decode
 from domain.tasks import spawn
 from realtime.channels import Delivery
@@ -103,7 +104,9 @@ class OrderedDelivery:
     async def _catch_up(self, ch: ChannelState, upto: int) -> None:
         after = ch.seq.last
         assert after is not None
-        self._deliver(ch, ch.seq.fill(await self.load(ch, after, upto)))
+        filled = ch.seq.fill(await self.load(ch, after, upto))
+        metrics.GAPS_FILLED.inc(len(filled))
+        self._deliver(ch, filled)
 
     async def load(self, ch: ChannelState, after: int, upto: int) -> list[tuple[int, Outgoing]]:
         """Durable frames after < seq <= upto: Redis history if complete, else PostgreSQL."""
@@ -157,6 +160,7 @@ class OrderedDelivery:
             await self._catch_up(ch, head)
 
     async def on_broker_reconnected(self) -> None:
+        metrics.REDIS_RECONNECTS.inc()
         try:
             await self.check_heads()
         except Exception as exc:  # noqa: BLE001 - the periodic head check retries

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 
 from broker import Broker, PresenceEntry
+from domain import metrics
 from domain.events import JoinEvent, LeaveEvent, PresenceEvent, TypingEvent, UserRef, encode
 
 log = logging.getLogger("parley.presence")
@@ -25,6 +26,7 @@ class Presence:
 
     async def publish(self, event: Ephemeral) -> None:
         await self.broker.publish(event.channel, encode(event, self.broker.node))
+        metrics.published(event.channel)
 
     async def enter(
         self, channel: str, entry: PresenceEntry, user: UserRef, *, quiet: bool

@@ -23,7 +23,7 @@ import anyio
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from domain import accounts
+from domain import accounts, logcontext, metrics
 from domain.errors import DomainError, ErrorCode, Invalid, Unauthorized
 from domain.events import UserRef
 from domain.failures import classify
@@ -181,6 +181,7 @@ async def stream_channel(
             conn.close(CloseCode.normal)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
+        logcontext.connection_id.set(conn.id)  # on every log line of this stream
         hub.register(conn)
         subscribing = spawn(subscribe(), name="sse-subscribe")
         try:
@@ -198,6 +199,7 @@ async def stream_channel(
                 if frame is None:
                     break
                 type_ = frame.type or _type_of(frame.text)
+                metrics.delivered(type_, frame.published)
                 yield ServerSentEvent(data=frame.text, event=type_, id=ids.of(frame, type_))
         finally:
             # The client went away and this generator is being cancelled: shield the

@@ -51,15 +51,18 @@ class LockSlot:
 NO_HEADER = EventHeader(origin="", type="")
 
 
-def outgoing(header: EventHeader, frame: str) -> Outgoing:
-    """The one frame every local subscriber gets, its WebSocket bytes built here, once."""
+def outgoing(header: EventHeader, frame: str, *, live: bool = False) -> Outgoing:
+    """The one frame every local subscriber gets, its WebSocket bytes built here, once.
+    `live`: it came from pub/sub just now, so its publish time is kept for the
+    delivery-lag metric (a replayed event's would be its age)."""
     wire = text_frame(frame)
+    at = header.at if live else None
     if header.seq is not None:
-        return Outgoing(frame, str(header.seq), header.type, wire)
+        return Outgoing(frame, str(header.seq), header.type, wire, at)
     if header.version is not None:
-        return Outgoing(frame, str(header.version), header.type, wire)
+        return Outgoing(frame, str(header.version), header.type, wire, at)
     if header.stream is not None:
         # SSE writes it as `<last seq>/<stream>:<index>` (realtime/sse.py), so a browser's
         # Last-Event-ID resumes both the durable seq and the answer in flight.
-        return Outgoing(frame, f"{header.stream}:{header.index}", header.type, wire)
-    return Outgoing(frame, None, header.type, wire)
+        return Outgoing(frame, f"{header.stream}:{header.index}", header.type, wire, at)
+    return Outgoing(frame, None, header.type, wire, at)

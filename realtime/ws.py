@@ -19,7 +19,7 @@ from typing import cast
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from domain import accounts
+from domain import accounts, logcontext, metrics
 from domain.errors import ErrorCode
 from domain.events import UserRef
 from domain.failures import classify
@@ -45,6 +45,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     origin = websocket.headers.get("origin")
     if origin is not None and origin.rstrip("/") not in settings.allowed_origins:
         # Closing before accept makes the server refuse the upgrade with 403.
+        metrics.refused("forbidden_origin")
         await websocket.close(code=CloseCode.policy)
         return
     await websocket.accept()
@@ -55,6 +56,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     hub = session.hub
     conn = session.conn
     conn.sink = frame_sink(websocket)
+    logcontext.connection_id.set(conn.id)  # on every log line of this connection
     hub.register(conn)
     conn.offer(dump(HelloFrame(node=hub.node, user=conn.user, heartbeat=settings.ws_heartbeat)))
     # Supervised: a loop that dies of a bug is logged once (with its traceback) and the
@@ -82,6 +84,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             with contextlib.suppress(BaseException):
                 await task
         await hub.disconnect(conn)
+        log.info("connection closed", extra={"code": int(conn.close_code or CloseCode.normal)})
         await _close(websocket, conn.close_code or CloseCode.normal)
 
 
@@ -100,6 +103,7 @@ async def _send_loop(websocket: WebSocket, conn: Connection) -> None:
         return
     while (frame := await conn.next()) is not None:
         await websocket.send_text(frame.text)
+        metrics.delivered(frame.type, frame.published)
 
 
 async def _close(websocket: WebSocket, code: CloseCode) -> None:
@@ -161,6 +165,7 @@ async def _refuse_auth(websocket: WebSocket, exc: Exception, ref: str | None) ->
         code, close = ErrorCode.unauthorized, CloseCode.unauthorized
         internal = error.code is ErrorCode.internal
         message = "Authentication failed." if internal else error.message
+    metrics.refused(code)
     with contextlib.suppress(Exception):
         await websocket.send_text(dump(ErrorFrame(ref=ref, code=code, message=message)))
     await _close(websocket, close)

@@ -62,6 +62,7 @@ from realtime.frames import (
 )
 from realtime.hub import Hub
 from realtime.session_core import Limits, SessionCore, Step
+from realtime.spans import frame_span
 
 log = logging.getLogger("parley.ws")
 
@@ -195,7 +196,8 @@ class WsSession:
                 raise FrameError(
                     ErrorCode.unknown_type, "This frame is not accepted here.", ref=frame.ref
                 )
-            await handler(self, frame)
+            with frame_span(getattr(frame, "type", "?")):
+                await handler(self, frame)
         except Exception as exc:  # noqa: BLE001 - every failure is answered and logged once
             self.fail(exc, frame)
 

@@ -236,9 +236,17 @@ class ServerProcess:
 
     live = 0  # how many are running
 
-    def __init__(self, settings: Settings, *, workers: int = 1, port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 1,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.workers = workers
+        self.env = env or {}  # on top of the settings' environment
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
@@ -261,7 +269,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 cmd,
                 cwd=ROOT,
-                env=settings_env(self.settings),
+                env={**settings_env(self.settings), **self.env},
                 stdout=log,
                 stderr=log,
                 start_new_session=True,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
+from domain import metrics
 from domain.bot import live, store
 from domain.bot.config import BotConfig
 from domain.bot.events import (
@@ -118,6 +119,7 @@ async def emit(rt: Runtime, room_id: int, event: object, *, ttl: float) -> None:
             live.answer_key(room_id), envelope, maxlen=rt.config.stream_maxlen, ttl=ttl
         )
         await rt.broker.publish(f"room:{room_id}", envelope)
+        metrics.published("room")
     except Exception as exc:  # noqa: BLE001 - subscribers get the durable message anyway
         log.warning("bot stream event not delivered", extra={"error": type(exc).__name__})
 
@@ -170,6 +172,7 @@ class Generation:
         self.deltas = DeltaEncoder(rt.broker.node, self.channel, job.stream)
         self.wake = asyncio.Event()  # set by the producer: text is pending, or it ended
         self.lost = False  # a Redis write failed since the lease was last refreshed
+        self.meter = metrics.LlmStream(job.provider.name)
 
     async def run(self) -> None:
         """Generate and finalize. Cancelled (worker shutting down): finalize as
@@ -179,6 +182,7 @@ class Generation:
         )
         # The model is asked first: its first token takes far longer than these writes,
         # and the pump sends nothing before them.
+        self.meter.start()
         producer = asyncio.create_task(self._produce(), name="bot-producer")
         try:
             with contextlib.suppress(Exception):  # a new answer: the previous log is done
@@ -230,6 +234,7 @@ class Generation:
                     if piece.usage is not None:
                         self.usage = piece.usage
                     if piece.text:
+                        self.meter.piece()
                         self.pieces += 1
                         self._push(self.filter.feed(piece.text) if self.filter else piece.text)
         except ProviderError as exc:
@@ -341,6 +346,7 @@ class Generation:
         return UsageInfo(completion_tokens=self.pieces, estimated=True)
 
     async def _finish(self, status: Status, error: StreamError | None) -> None:
+        self.meter.end()
         self.pending.clear()  # after a cancel: nothing more is shown than was sent
         verdict = self._verdict()
         shown = "".join(self.shown)

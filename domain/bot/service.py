@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
-from domain import chat, rooms
+from domain import chat, metrics, rooms
 from domain.access import require_member
 from domain.bot import live, store
 from domain.bot.config import BotConfig
@@ -178,6 +178,7 @@ class BotService:
         try:
             used = await self.rt.broker.count_key(live.quota_key(author.id), cfg.quota_window)
             if used > cfg.quota:
+                metrics.BOT_QUOTA_REFUSED.inc()
                 raise RateLimited(
                     f"You can ask the bot {cfg.quota} times every {cfg.quota_window:g} seconds.",
                     details={"limit": cfg.quota, "window_seconds": cfg.quota_window},

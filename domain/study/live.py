@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
+from domain import metrics
 from domain.errors import DomainError
 from domain.events import encode
 from domain.study import answers, boards
@@ -82,6 +83,8 @@ class BoardPublisher:
             if await b.claim_key(f"board-claim:{board.name}", b.node, self._claim_ttl):
                 self.running += 1
                 spawn(self._run(board), name="board-publish")
+            else:
+                metrics.BOARD_COALESCED.inc()
 
     async def _run(self, board: Board) -> None:
         b, dirty, claim = self._broker, f"board-dirty:{board.name}", f"board-claim:{board.name}"
@@ -154,6 +157,8 @@ class BoardPublisher:
                 event = RankEvent(channel=board.channel, version=version, rank=rank, score=score)
                 events.append(encode(event, b.node, to=user_id))
         await b.publish_many(board.channel, events)  # the board first, one round trip
+        metrics.BOARD_SNAPSHOTS.inc()
+        metrics.published(board.channel)
         return version
 
 
@@ -281,6 +286,7 @@ class Study:
         outcome = await self._intake.submit(AnswerIn(user_id, session_id, question_id, option))
         if isinstance(outcome, DomainError):
             raise outcome
+        metrics.QUIZ_ANSWERS.inc()
         return outcome
 
     async def _store(self, batch: Sequence[AnswerIn]) -> list[answers.Outcome]:

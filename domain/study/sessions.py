@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import PubSub
+from domain import metrics
 from domain.access import require_manager, require_member
 from domain.errors import Conflict, Invalid, NotFound
 from domain.events import encode
@@ -284,6 +285,7 @@ async def announce(broker: PubSub, origin: str, events: list[StudyEvent]) -> Non
     """Publish events (after their transition committed), each serialized once."""
     for event in events:
         await broker.publish(event.channel, encode(event, origin))
+        metrics.published(event.channel)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import os
 import signal
@@ -31,6 +32,7 @@ from app import logs
 from app.logs import REDACTED, KeyValueFormatter, RedactSecrets
 from app.security import token_codec
 from app.settings import Settings
+from domain import logcontext
 from domain.security import TokenKind
 from tests.servers import ROOT, free_port, settings_env
 
@@ -140,6 +142,46 @@ def test_configure_puts_the_filter_on_the_root_handler_for_every_logger() -> Non
         handler.setStream(previous)
     assert JWT not in buffer.getvalue()
     assert buffer.getvalue().count(f"token={REDACTED}") == 3
+
+
+def test_json_lines_carry_the_request_and_connection_ids_and_stay_redacted() -> None:
+    logs.configure("INFO", "json")
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    request = logcontext.request_id.set("req-1")
+    connection = logcontext.connection_id.set("0123456789abcdef")
+    try:
+        logging.getLogger("parley.ws").info("frame refused: %s", "invalid", extra={"code": 4008})
+        logging.getLogger("uvicorn.error").warning("GET /x?ticket=%s", JWT)
+    finally:
+        logcontext.connection_id.reset(connection)
+        logcontext.request_id.reset(request)
+        handler.setStream(previous)
+        logs.configure("INFO")
+    first, second = (json.loads(line) for line in buffer.getvalue().splitlines())
+    assert first["msg"] == "frame refused: invalid" and first["code"] == 4008
+    assert first["level"] == "INFO" and first["logger"] == "parley.ws"
+    for line in (first, second):
+        assert line["request_id"] == "req-1"
+        assert line["connection_id"] == "0123456789abcdef"
+    assert second["msg"] == f"GET /x?ticket={REDACTED}"
+
+
+def test_a_line_outside_any_request_has_no_ids() -> None:
+    logs.configure("INFO", "json")
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        logging.getLogger("parley.hub").warning("periodic job failed")
+    finally:
+        handler.setStream(previous)
+        logs.configure("INFO")
+    line = json.loads(buffer.getvalue())
+    assert "request_id" not in line and "connection_id" not in line
 
 
 # --- a real `parley serve` process ---------------------------------------------------------

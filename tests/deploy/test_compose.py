@@ -6,6 +6,7 @@ deployment relies on (service ordering, replicas, settings names, proxy streamin
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ KNOWN_SETTINGS = frozenset(
         "OPENAI_BASE_URL",
         "OPENAI_MODEL",
         "PARLEY_LOG_LEVEL",
+        "PARLEY_LOG_FORMAT",
+        "PARLEY_METRICS_TOKEN",
     }
 )
 
@@ -180,3 +183,92 @@ def test_dockerfile_is_multi_stage_and_non_root() -> None:
     assert users, "Dockerfile must set a USER"
     user = users[-1].split(":", 1)[0]
     assert user not in {"root", "0"}, f"Dockerfile final USER must not be root, got {user!r}"
+
+
+# --- the `observability` profile ------------------------------------------------------------
+
+DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "dashboards" / "parley.json"
+PROMETHEUS_CONF = REPO_ROOT / "deploy" / "prometheus.yml"
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """{container target: host path} of a service's bind mounts (named volumes left out)."""
+    found: dict[str, Path] = {}
+    for volume in service.get("volumes") or []:
+        source, target, *_ = str(volume).split(":")
+        if source.startswith("."):
+            found[target] = (COMPOSE_FILE.parent / source).resolve()
+    return found
+
+
+def exposed_sample_names() -> set[str]:
+    """Every sample name Parley's instruments can expose (counter `_total`, histogram
+    `_bucket`/`_sum`/`_count`, gauge as is), read off the instruments themselves."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from domain import metrics
+
+    names: set[str] = set()
+    for value in vars(metrics).values():
+        if not isinstance(value, MetricWrapperBase):
+            continue
+        for family in value.describe():
+            kind = family.type
+            if kind == "counter":
+                names.add(family.name + "_total")
+            elif kind == "histogram":
+                names |= {family.name + s for s in ("_bucket", "_sum", "_count")}
+            else:
+                names.add(family.name)
+    return names
+
+
+def _dashboard_exprs() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))  # valid JSON, or this fails
+    assert dashboard["uid"] and dashboard["title"] == "Parley"
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert exprs, "the dashboard has no queries"
+    return exprs
+
+
+def test_observability_profile_runs_prometheus_and_grafana_only_on_request() -> None:
+    for name in ("prometheus", "grafana"):
+        assert _service(name).get("profiles") == ["observability"]
+    prometheus, grafana = _service("prometheus"), _service("grafana")
+    assert _mounts(prometheus)["/etc/prometheus/prometheus.yml"] == PROMETHEUS_CONF
+    provisioning = _mounts(grafana)["/etc/grafana/provisioning"]
+    assert (provisioning / "datasources" / "prometheus.yml").is_file()
+    assert (provisioning / "dashboards" / "parley.yml").is_file()
+    assert _mounts(grafana)["/var/lib/grafana/dashboards"] == DASHBOARD.parent
+    for port in grafana.get("ports") or []:
+        assert str(port).startswith("127.0.0.1:"), "Grafana is for operators: localhost only"
+
+
+def test_metrics_are_token_protected_and_prometheus_sends_the_token() -> None:
+    api_env = _environment(_service("api"))
+    assert str(api_env.get("PARLEY_METRICS_TOKEN")).startswith("${PARLEY_METRICS_TOKEN:?")
+    compose = _compose()
+    token = compose["configs"]["parley_metrics_token"]["content"]
+    assert token == api_env["PARLEY_METRICS_TOKEN"]
+    targets = {c["source"]: c["target"] for c in _service("prometheus")["configs"]}
+    conf = yaml.safe_load(PROMETHEUS_CONF.read_text(encoding="utf-8"))
+    (job,) = conf["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["authorization"]["credentials_file"] == targets["parley_metrics_token"]
+    # Every replica directly (not the round-robin proxy: a scrape must see each replica).
+    (sd,) = job["dns_sd_configs"]
+    assert sd["names"] == ["api"] and sd["port"] == 8000
+
+
+def test_the_dashboard_queries_only_metrics_that_exist() -> None:
+    exposed = exposed_sample_names()
+    used = {name for expr in _dashboard_exprs() for name in re.findall(r"\bparley_\w+", expr)}
+    unknown = used - exposed
+    assert not unknown, f"the dashboard queries metrics Parley does not expose: {unknown}"
+
+
+def test_the_dashboard_shows_every_metric_parley_exposes() -> None:
+    used = {name for expr in _dashboard_exprs() for name in re.findall(r"\bparley_\w+", expr)}
+    families = {re.sub(r"_(total|bucket|sum|count)$", "", n) for n in exposed_sample_names()}
+    shown = {re.sub(r"_(total|bucket|sum|count)$", "", n) for n in used}
+    assert families <= shown, f"metrics with no panel: {sorted(families - shown)}"
