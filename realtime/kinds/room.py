@@ -11,6 +11,8 @@ from the answer's Redis stream (domain/bot/live.py).
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from domain import chat
@@ -27,11 +29,19 @@ from realtime.channels import (
     register,
 )
 
+log = logging.getLogger("parley.realtime")
+
 
 async def _on_subscribe(ctx: KindContext, request: SubscribeRequest) -> list[bytes]:
-    await _doctor_joined(ctx, request)
     position = (request.stream.id, request.stream.index) if request.stream else None
-    return await in_flight_envelopes(ctx.broker, request.key, position)
+    envelopes = await in_flight_envelopes(ctx.broker, request.key, position)
+    # The subscription is already answered `subscribed`: a notification that cannot be
+    # stored now must not undo it (notifications never fail the action behind them).
+    try:
+        await _doctor_joined(ctx, request)
+    except Exception as exc:  # noqa: BLE001 - logged by type only: no health data
+        log.warning("doctor_joined not notified", extra={"error": type(exc).__name__})
+    return envelopes
 
 
 async def _doctor_joined(ctx: KindContext, request: SubscribeRequest) -> None:
