@@ -17,6 +17,7 @@ available doctors of the recommended specialty (domain/care/doctors.py).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
@@ -145,7 +146,8 @@ class DeltaEncoder:
 
     def envelope(self, index: int, text: str) -> bytes:
         i = str(index)
-        return f'{self._header}{i}{self._frame}{i},"text":{_json(text)}}}'.encode()
+        at = round(time.time(), 3)  # the header's publish time (`w`), for delivery lag
+        return f'{self._header}{i},"w":{at!r}{self._frame}{i},"text":{_json(text)}}}'.encode()
 
 
 def _json(value: str) -> str:
