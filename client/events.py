@@ -46,6 +46,17 @@ class Triage(_Model):
     status: str | None = None
 
 
+class Doctor(_Model):
+    """A doctor a bot answer suggests (the directory's card: no contact data)."""
+
+    id: int
+    name: str
+    specialty: str
+    city: str
+    languages: list[str] = []
+    available: bool = True
+
+
 class _ChannelEvent(_Model):
     channel: str
 
@@ -56,7 +67,9 @@ class _ChannelEvent(_Model):
 class MessageEvent(_ChannelEvent):
     """A stored message (durable: `seq` grows by one per durable event on the channel).
 
-    Bot answers carry `reply_to` (the seq answered) and `triage`; `author.bot` is true.
+    Bot answers carry `reply_to` (the seq answered) and `triage`; `author.bot` is true;
+    a final answer or an emergency reply may carry `doctors`: up to three available
+    doctors of the recommended specialty (empty when the server suggested none).
     """
 
     type: Literal["message"] = "message"
@@ -68,6 +81,7 @@ class MessageEvent(_ChannelEvent):
     created_at: datetime
     reply_to: int | None = None
     triage: Triage | None = None
+    doctors: list[Doctor] = []
 
 
 # --- ephemeral -------------------------------------------------------------------------------

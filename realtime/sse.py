@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, NamedTuple
 
 import anyio
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from domain import accounts, logcontext, metrics
@@ -67,14 +67,6 @@ async def sse_auth(services: Services, authorization: str | None, ticket: str | 
             user = await accounts.redeem_ticket(session, services.broker, ticket)
             return SseAuth(user, time.time() + services.settings.access_token_minutes * 60, None)
     raise Unauthorized("Send 'Authorization: Bearer <token>' or '?ticket=' from /auth/ticket.")
-
-
-async def sse_user(
-    services: Services, authorization: str | None, ticket: str | None
-) -> tuple[User, float]:
-    """`sse_auth` without the token id (kept for existing callers)."""
-    auth = await sse_auth(services, authorization, ticket)
-    return auth.user, auth.expires_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +210,65 @@ async def stream_channel(
     )
 
 
+# The parameters every SSE endpoint takes; declared once, so the endpoints (and the OpenAPI
+# they publish) cannot drift apart.
+Authorization = Annotated[str | None, Header()]
+LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
+Since = Annotated[int | None, Query(ge=0, le=_SEQ_MAX)]
+Ticket = Annotated[str | None, Query(max_length=128)]
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """Who is listening (authenticated) and where they resume (validated)."""
+
+    auth: SseAuth
+    resume: Resume
+
+    async def open(self, services: Services, hub: Hub, channel: str) -> EventSourceResponse:
+        return await stream_channel(
+            services,
+            hub,
+            self.auth.user,
+            channel,
+            self.resume,
+            self.auth.expires_at,
+            jti=self.auth.jti,
+        )
+
+
+async def ordered_listener(
+    services: ServicesDep,
+    authorization: Authorization = None,
+    last_event_id: LastEventId = None,
+    since: Since = None,
+    ticket: Ticket = None,
+) -> Listener:
+    """For a channel with a seq line: resumes after `Last-Event-ID` or `?since=`.
+
+    Authenticates first (401 before 422), as every endpoint of the API does.
+    """
+    auth = await sse_auth(services, authorization, ticket)
+    return Listener(auth, resume_point(last_event_id, since))
+
+
+async def snapshot_listener(
+    services: ServicesDep,
+    authorization: Authorization = None,
+    last_event_id: LastEventId = None,
+    ticket: Ticket = None,
+) -> Listener:
+    """For a snapshot channel: `Last-Event-ID` is validated but not used, since subscribing
+    sends the current state anyway; the stream restarts from now."""
+    auth = await sse_auth(services, authorization, ticket)
+    resume_point(last_event_id, None)
+    return Listener(auth, Resume())
+
+
+OrderedListener = Annotated[Listener, Depends(ordered_listener)]
+SnapshotListener = Annotated[Listener, Depends(snapshot_listener)]
+
+
 def _type_of(frame: str) -> str | None:
     """The type of a frame the hub made itself (`subscribed`, `presence`, `error`); event
     frames carry theirs from the envelope and are never parsed here."""
@@ -233,24 +284,9 @@ def _type_of(frame: str) -> str | None:
     },
 )
 async def room_events(
-    room_id: IdPath,
-    services: ServicesDep,
-    hub: HubDep,
-    authorization: Annotated[str | None, Header()] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    since: Annotated[int | None, Query(ge=0, le=_SEQ_MAX)] = None,
-    ticket: Annotated[str | None, Query(max_length=128)] = None,
+    room_id: IdPath, services: ServicesDep, hub: HubDep, listener: OrderedListener
 ) -> EventSourceResponse:
-    auth = await sse_auth(services, authorization, ticket)
-    return await stream_channel(
-        services,
-        hub,
-        auth.user,
-        f"room:{room_id}",
-        resume_point(last_event_id, since),
-        auth.expires_at,
-        jti=auth.jti,
-    )
+    return await listener.open(services, hub, f"room:{room_id}")
 
 
 @router.get(
@@ -261,22 +297,8 @@ async def room_events(
     },
 )
 async def notification_events(
-    services: ServicesDep,
-    hub: HubDep,
-    authorization: Annotated[str | None, Header()] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    since: Annotated[int | None, Query(ge=0, le=_SEQ_MAX)] = None,
-    ticket: Annotated[str | None, Query(max_length=128)] = None,
+    services: ServicesDep, hub: HubDep, listener: OrderedListener
 ) -> EventSourceResponse:
     """The caller's `user:{id}` channel: `notification` events (id: their seq, resumable
     with Last-Event-ID or `since`) and `unread` counts."""
-    auth = await sse_auth(services, authorization, ticket)
-    return await stream_channel(
-        services,
-        hub,
-        auth.user,
-        f"user:{auth.user.id}",
-        resume_point(last_event_id, since),
-        auth.expires_at,
-        jti=auth.jti,
-    )
+    return await listener.open(services, hub, f"user:{listener.auth.user.id}")

@@ -27,6 +27,7 @@ from client.events import JsonObject
 from client.positions import ChannelPosition, Verdict
 from client.sse import SseMessage, SseParser, http_base
 from client.tokens import refresh_delay, token_times
+from domain.care.doctors import DoctorCard
 
 CH = "room:1"
 ASHA = User(id=7, name="Asha")
@@ -223,6 +224,38 @@ def test_events_parse_typed_and_anything_unknown_passes_through_generic() -> Non
 
     broken = parse_event({"type": "board", "channel": "leaderboard:1", "version": "x"})
     assert isinstance(broken, Event) and broken.type == "board"
+
+
+def test_a_bot_answer_carries_the_doctors_the_server_suggested() -> None:
+    # The card exactly as the server serializes it (domain/care/doctors.py), so a change of
+    # the server's shape that the client cannot read fails here.
+    card = DoctorCard(
+        id=41,
+        name="Dr. Rao (fictional)",
+        specialty="cardiology",
+        city="Pune",
+        languages=["en", "mr"],
+        available=True,
+    )
+    frame: JsonObject = {
+        "type": "message",
+        "channel": CH,
+        "seq": 4,
+        "id": 10,
+        "author": {"id": 1, "name": "Bot", "bot": True},
+        "body": "See a cardiologist.",
+        "created_at": "2026-11-27T10:00:00Z",
+        "reply_to": 3,
+        "triage": {"urgency": "soon", "specialty": {"code": "cardiology", "name": "C"}},
+        "doctors": [card.model_dump(mode="json")],
+    }
+    event = parse_event(frame)
+    assert isinstance(event, MessageEvent)
+    assert [(d.id, d.name, d.specialty, d.city) for d in event.doctors] == [
+        (41, "Dr. Rao (fictional)", "cardiology", "Pune")
+    ]
+    plain = parse_event({k: v for k, v in frame.items() if k != "doctors"})
+    assert isinstance(plain, MessageEvent) and plain.doctors == []
 
 
 def test_a_reopened_sse_stream_drops_the_half_event_of_the_broken_one() -> None:
