@@ -12,7 +12,7 @@ first-token / idle / total timeouts bound every wait.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx
 import openai
@@ -81,8 +81,9 @@ class OpenAIProvider:
                 stream=True,
                 stream_options={"include_usage": True},
             ) as response:
-                async for piece in pieces(response.http_response.aiter_bytes()):
-                    yield piece
+                async for line in response.iter_lines():
+                    for piece in parse_line(line):
+                        yield piece
         except openai.RateLimitError as exc:
             raise ProviderError(
                 "rate_limited",
@@ -103,41 +104,20 @@ class UpstreamFailed(Exception):
     """An `error` event or a malformed chunk in the model's stream."""
 
 
-async def pieces(body: AsyncIterator[bytes]) -> AsyncGenerator[Piece, None]:
-    """The pieces in a `chat.completion.chunk` SSE body (decoded bytes, any chunking).
-
-    Lines are split here, on bytes: httpx's text decoder and line decoder (two more
-    generators and a str copy per network read) cost more than the parsing itself at one
-    read per token (docs/benchmarks.md, "Per-token CPU"). A line ends at LF, CRLF or CR, as
-    SSE says; a CRLF split across two reads yields one extra blank line, which SSE ignores
-    like any separator."""
-    rest = b""
-    async for data in body:
-        rest += data
-        if b"\r" in rest:
-            rest = rest.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *lines, rest = rest.split(b"\n")
-        for line in lines:
-            for piece in parse_line(line):
-                yield piece
-    for piece in parse_line(rest):
-        yield piece
-
-
-def parse_line(line: bytes) -> list[Piece]:
+def parse_line(line: str) -> list[Piece]:
     """The text and usage in one SSE line of a `chat.completion.chunk` stream.
 
     Parsed with `json`, not the SDK's per-chunk models: building a `ChatCompletionChunk`
     per token was two thirds of the client's CPU (docs/benchmarks.md), and a streamed
     answer is mostly chunks. The SDK still sends the request and maps HTTP errors."""
-    if not line.startswith(b"data:"):
+    if not line.startswith("data:"):
         return []  # blank separators, comments, `event:` lines
     data = line[5:].strip()
-    if data == b"[DONE]" or not data:
+    if data == "[DONE]" or not data:
         return []
     try:
         chunk = json.loads(data)
-    except ValueError:  # also invalid UTF-8 (UnicodeDecodeError)
+    except ValueError:
         raise UpstreamFailed("not JSON") from None
     if not isinstance(chunk, dict) or chunk.get("error") is not None:
         raise UpstreamFailed("error event")
