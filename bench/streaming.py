@@ -354,8 +354,9 @@ def run_parley(
         for c in ctls:
             c.put(start)
         if args.profile is not None:
-            seconds = args.ramp + args.tokens / args.tokens_per_second + 5
-            profilers = profile(server, args.profile, seconds)
+            # Until every answer has ended (SIGINT below), however long a starved server
+            # takes: a fixed window would profile the sends and miss the streaming.
+            profilers = profile(server, args.profile, args.timeout + 60)
         results = [
             r for chunk in _collect(out, "done", len(procs), args.timeout + 60) for r in chunk
         ]
@@ -364,6 +365,8 @@ def run_parley(
     finally:
         if sampler is not None:
             sampler.stop()
+        for prof in profilers:
+            prof.send_signal(signal.SIGINT)  # py-spy writes what it has and exits
         for prof in profilers:
             prof.wait(60)
         _stop_procs(procs)

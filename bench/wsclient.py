@@ -174,7 +174,8 @@ class WsClient(asyncio.Protocol):
                 return
         if kind == "error" and self._waiters and ref is None:
             types, _, fut = self._waiters.pop(0)
-            fut.set_exception(WsError(f"{frame.get('code')}: {frame.get('message')}"))
+            if not fut.done():  # its caller may have timed out already
+                fut.set_exception(WsError(f"{frame.get('code')}: {frame.get('message')}"))
             return
         if self.on_frame is not None:
             self.on_frame(frame)

@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from broker import redis_lua
 from broker.base import Broker
+from broker.redis_batch import DeltaBatcher
 from broker.redis_stores import RedisStores, as_bytes
 
 log = logging.getLogger("parley.broker")
@@ -74,6 +75,7 @@ class RedisBroker(RedisStores, Broker):
         self._connected = asyncio.Event()
         self._closing = False
         self._publish_durable = self._redis.register_script(redis_lua.PUBLISH_DURABLE)
+        self._deltas = DeltaBatcher(self._redis)
         self._register_store_scripts()
 
     # --- naming ---------------------------------------------------------------------------
@@ -140,16 +142,12 @@ class RedisBroker(RedisStores, Broker):
     async def stream_publish(
         self, key: str, channel: str, data: bytes, *, maxlen: int, ttl: float, flag: str
     ) -> bool:
-        # One pipeline, no MULTI: commands on one connection run in the order sent, which
-        # is all the append-then-publish contract needs, and nothing here must be atomic.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            stream = self._key("stream", key)
-            pipe.xadd(stream, {"d": data}, maxlen=maxlen, approximate=False)
-            pipe.pexpire(stream, max(1, int(ttl * 1000)))
-            pipe.publish(self._wire(channel), data)
-            pipe.exists(self._key("kv", flag))
-            replies = await pipe.execute()
-        return bool(replies[-1])
+        # One script call (append, expire, publish, read the flag: in that order, atomic),
+        # batched with the other answers' deltas of this loop turn (broker/redis_batch.py).
+        return await self._deltas.publish(
+            (self._key("stream", key), self._key("kv", flag), self._wire(channel), data,
+             maxlen, max(1, int(ttl * 1000)))
+        )  # fmt: skip
 
     async def subscribe(self, channel: str) -> None:
         self._refs[channel] = self._refs.get(channel, 0) + 1

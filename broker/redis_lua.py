@@ -156,3 +156,13 @@ save(advance(KEYS[3], seq))
 return 1
 """
 )
+
+# A bot delta: append to the answer's stream (exact cap), refresh its expiry, THEN publish
+# (the order resume relies on), and say whether the answer's cancel flag is set.
+# KEYS[1] stream, KEYS[2] flag; ARGV: pubsub channel, payload, maxlen, ttl ms -> 0/1
+STREAM_PUBLISH = """
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return redis.call('EXISTS', KEYS[2])
+"""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from broker import Broker
 from tests.broker.contract import attach, eventually, unique
 
@@ -77,3 +79,29 @@ async def test_stream_publish_appends_then_publishes_and_reads_the_flag(broker: 
     await broker.set_key(flag, "cancel", 30)
     assert await broker.stream_publish(key, channel, b"delta 1", maxlen=10, ttl=30, flag=flag)
     assert [d for _, d in await broker.stream_read(key)] == [b"delta 0", b"delta 1"]
+
+
+async def test_concurrent_answers_each_get_their_own_deltas_in_order_and_flag(
+    broker: Broker,
+) -> None:
+    # The Redis broker sends one loop turn's deltas of every answer together
+    # (broker/redis_batch.py): each answer must still get its own flag and its own order.
+    inbox = attach(broker)
+    answers = [(unique("answer"), unique("room:1"), unique("cancel")) for _ in range(20)]
+    for _, channel, _ in answers:
+        await broker.subscribe(channel)
+    for _, _, flag in answers[::2]:
+        await broker.set_key(flag, "cancel", 30)
+
+    async def stream(key: str, channel: str, flag: str) -> list[bool]:
+        return [
+            await broker.stream_publish(key, channel, b"%d" % i, maxlen=10, ttl=30, flag=flag)
+            for i in range(5)
+        ]
+
+    flags = await asyncio.gather(*(stream(*a) for a in answers))
+    assert flags == [[n % 2 == 0] * 5 for n in range(20)]
+    await inbox.until(lambda: len(inbox.received) == 100)
+    for key, channel, _ in answers:
+        assert [d for c, d in inbox.received if c == channel] == [b"0", b"1", b"2", b"3", b"4"]
+        assert [d for _, d in await broker.stream_read(key)] == [b"0", b"1", b"2", b"3", b"4"]
