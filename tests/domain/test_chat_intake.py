@@ -26,7 +26,7 @@ from domain.failures import classify
 from models import Membership, Message, Room, RoomKind, User
 from models.db import make_sessionmaker
 from tests.backing import Backing
-from tests.broker.contract import attach
+from tests.broker.contract import attach, eventually
 from tests.support import until
 
 
@@ -183,9 +183,8 @@ async def test_a_client_id_stored_by_another_worker_mid_statement_is_answered_as
                 [Send(asha, "a-1", "the same send"), Send(ravi, "r-1", "mine")],
             )
         )
-        async with asyncio.timeout(10):  # the batch took its snapshot, waits on the room
-            while not await waiting_on_a_lock(db):
-                await asyncio.sleep(0.02)
+        # The batch has taken its snapshot and waits for the room's row lock.
+        await eventually(lambda: waiting_on_a_lock(db), within=10)
         assert not batch.done()
         await other.commit()
     retry, mine = await asyncio.wait_for(batch, 10)
