@@ -57,6 +57,13 @@ class PubSub(ABC):
         for data in items:
             await self.publish(channel, data)
 
+    async def publish_durable(self, channel: str, items: Sequence[tuple[int, bytes]]) -> None:
+        """Publish several durable events (seq, data) to one channel, in the order given,
+        each also kept in history. Implementations send them in one round trip; this
+        default publishes one at a time."""
+        for seq, data in items:
+            await self.publish(channel, data, seq=seq)
+
     @abstractmethod
     async def subscribe(self, channel: str) -> None: ...
 

@@ -1,31 +1,32 @@
 """Chat: posting messages and reading them back. Shared by WebSocket, REST and bridges.
 
-`post_message` is authorize -> persist -> commit -> publish. The ack a client gets means
-the message is committed. Publishing happens after the commit; if it fails (Redis down)
-or the worker dies in between, the message is still stored and subscribers recover it
-(gap detection and the periodic head check in the hub), and a client's retry with the
-same client_id re-publishes it. Nothing acked is ever lost.
+`post_message` is validate -> persist (with the room's other sends of the moment, one
+statement: domain/chat_intake.py, domain/chat_store.py) -> commit -> publish. The ack a
+client gets means the message is committed. Publishing happens after the commit; if it
+fails (Redis down) or the worker dies in between, the message is still stored and
+subscribers recover it (gap detection and the periodic head check in the hub), and a
+client's retry with the same client_id re-publishes it. Nothing acked is ever lost.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from sqlalchemy import String, Text, bindparam, select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import Broker
 from domain import metrics
 from domain.access import require_member
 from domain.bot.events import bot_message_event
 from domain.care import audit
-from domain.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
+from domain.chat_intake import MessageIntake
+from domain.chat_store import Posted, Send, room_channel, user_message_event
+from domain.errors import DomainError, Invalid, TooLarge
 from domain.events import MessageEvent, UserRef, encode
 from domain.failures import classify
 from models import MemberRole, Message, Room, User
-from models.messages import find_by_client_id, messages_in_range
+from models.messages import messages_in_range
 from models.rooms import room_heads as _room_heads
 
 log = logging.getLogger("parley.chat")
@@ -33,35 +34,18 @@ log = logging.getLogger("parley.chat")
 MAX_BODY_CHARS = 4000
 MAX_CLIENT_ID_CHARS = 64
 
-
-def room_channel(room_id: int) -> str:
-    return f"room:{room_id}"
+__all__ = ["MessageIntake", "Posted", "post_message", "publish_event", "room_channel"]
 
 
 def message_event(message: Message, author: User | UserRef | None) -> MessageEvent:
     if author is None or message.author_id is None:
         return bot_message_event(message)  # a bot conversation's answer: the bot is no user
     ref = author if isinstance(author, UserRef) else UserRef(id=author.id, name=author.display_name)
-    return MessageEvent(
-        channel=room_channel(message.room_id),
-        seq=message.seq,
-        id=message.id,
-        author=ref,
-        body=message.body,
-        client_id=message.client_id,
-        created_at=message.created_at,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    event: MessageEvent
-    created: bool  # False: a retry of an earlier send, answered with the first seq
+    return user_message_event(message, ref)
 
 
 async def post_message(
-    sessions: async_sessionmaker[AsyncSession],
-    broker: Broker,
+    intake: MessageIntake,
     author: UserRef,
     room_id: int,
     client_id: str | None,
@@ -69,14 +53,15 @@ async def post_message(
     *,
     max_chars: int = MAX_BODY_CHARS,
 ) -> Posted:
-    """Store a message (one transaction) and fan it out.
+    """Store a message and fan it out (with the room's other sends of the moment:
+    domain/chat_intake.py, one statement per batch: domain/chat_store.py).
 
     Raises NotFound/Forbidden (not a member), Invalid/TooLarge (body, client_id),
     Conflict (client_id reused in another room), Unavailable (database down; nothing stored).
     """
     body = check_message(body, client_id, max_chars=max_chars)
     try:
-        posted = await _store(sessions, author, room_id, client_id, body)
+        return await intake.submit(room_id, Send(author, client_id, body))
     except DomainError:
         raise
     except Exception as exc:
@@ -85,8 +70,6 @@ async def post_message(
         if known is None:
             raise
         raise known from exc
-    await publish_event(broker, posted.event)
-    return posted
 
 
 def check_message(body: str, client_id: str | None, *, max_chars: int = MAX_BODY_CHARS) -> str:
@@ -103,69 +86,6 @@ def check_message(body: str, client_id: str | None, *, max_chars: int = MAX_BODY
     if client_id is not None and not (0 < len(client_id) <= MAX_CLIENT_ID_CHARS):
         raise Invalid(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters.")
     return body
-
-
-# One statement takes the next seq and inserts the message, in autocommit: the room's row
-# lock is held for a single server-side statement, not for client round trips, so seq order
-# is commit order and one busy room is not throttled by network or event-loop latency.
-# The membership check rides along in the UPDATE's WHERE.
-_INSERT_NEXT = text(
-    """
-    WITH bump AS (
-        UPDATE rooms SET last_seq = last_seq + 1
-        WHERE id = :room_id AND EXISTS (
-            SELECT 1 FROM memberships WHERE room_id = :room_id AND user_id = :author_id)
-        RETURNING last_seq)
-    INSERT INTO messages (room_id, seq, author_id, body, client_id)
-    SELECT :room_id, last_seq, :author_id, :body, :client_id FROM bump
-    RETURNING id, seq, created_at
-    """
-).bindparams(bindparam("client_id", type_=String), bindparam("body", type_=Text))
-
-
-async def _store(
-    sessions: async_sessionmaker[AsyncSession],
-    author: UserRef,
-    room_id: int,
-    client_id: str | None,
-    body: str,
-) -> Posted:
-    async with sessions() as session:
-        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        params = {"room_id": room_id, "author_id": author.id, "body": body, "client_id": client_id}
-        try:
-            row = (await conn.execute(_INSERT_NEXT, params)).first()
-        except IntegrityError:
-            # The same client_id was stored before (a retry): answer with that message.
-            # The failed statement rolled back whole, so no seq was consumed.
-            if client_id is None:
-                raise
-            existing = await find_by_client_id(session, author.id, client_id)
-            if existing is None:
-                raise
-            return _retry_of(existing, room_id, author)
-        if row is None:
-            await require_member(session, room_id, author.id)  # raises the precise error
-            raise Forbidden(f"You are not a member of room {room_id}.")
-    message = Message(
-        id=row.id,
-        room_id=room_id,
-        seq=row.seq,
-        author_id=author.id,
-        body=body,
-        client_id=client_id,
-        created_at=row.created_at,
-    )
-    return Posted(message_event(message, author), created=True)
-
-
-def _retry_of(existing: Message, room_id: int, author: UserRef) -> Posted:
-    if existing.room_id != room_id:
-        raise Conflict(
-            "This client_id was already used for a message in another room.",
-            details={"room_id": existing.room_id, "seq": existing.seq},
-        )
-    return Posted(message_event(existing, author), created=False)
 
 
 async def publish_event(broker: Broker, event: MessageEvent) -> None:

@@ -78,6 +78,8 @@ class BotService:
     ) -> None:
         self._spawn = spawn
         self.rt = Runtime(sessions, broker, config)
+        # Every room's sends go through it: a room's concurrent sends share one statement.
+        self.intake = chat.MessageIntake(sessions, broker)
         self.notifier = Notifier(sessions, broker)
         self.offline = OfflineProvider(config.offline_pace)
         self.provider: Provider = model or self.offline
@@ -144,7 +146,7 @@ class BotService:
                             waits = await shares.doctor_participates(session, room_id)
         if kind is not RoomKind.bot_conversation:
             return await chat.post_message(
-                self.sessions, self.rt.broker, author, room_id, client_id, body, max_chars=max_chars
+                self.intake, author, room_id, client_id, body, max_chars=max_chars
             )
         # Posting happens outside the session: one pooled connection per request at a time.
         if doctor:
@@ -221,7 +223,7 @@ class BotService:
                 max_chars: int) -> Post:  # fmt: skip
         async def post() -> chat.Posted:
             return await chat.post_message(
-                self.sessions, self.rt.broker, author, room_id, client_id, text, max_chars=max_chars
+                self.intake, author, room_id, client_id, text, max_chars=max_chars
             )
 
         return post

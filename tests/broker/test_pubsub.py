@@ -38,6 +38,17 @@ async def test_durable_publishes_are_delivered_too_in_publish_order(broker: Brok
     assert inbox.of(channel) == [b"event 1", b"event 2", b"event 3"]
 
 
+async def test_a_batch_of_durable_events_is_delivered_in_order_and_kept(broker: Broker) -> None:
+    inbox = attach(broker)
+    channel = unique("room:batch")
+    await broker.subscribe(channel)
+    await broker.publish_durable(channel, [(seq, f"event {seq}".encode()) for seq in (1, 2, 3)])
+    await broker.publish_durable(channel, [])  # nothing to do, nothing sent
+    await inbox.until(lambda: len(inbox.of(channel)) == 3)
+    assert inbox.of(channel) == [b"event 1", b"event 2", b"event 3"]
+    assert await broker.history(channel, 0, 3) == [b"event 1", b"event 2", b"event 3"]
+
+
 async def test_only_subscribed_channels_are_delivered(broker: Broker) -> None:
     inbox = attach(broker)
     channel, other = unique("room:3"), unique("room:4")
@@ -210,6 +221,23 @@ def private_redis() -> Iterator[RedisProcess]:
     proc.start()
     yield proc
     proc.kill()
+
+
+async def test_a_batch_reaches_a_fresh_redis_that_has_no_scripts_loaded(
+    private_redis: RedisProcess,
+) -> None:
+    """The pipelined batch runs the script by its hash; a Redis that never saw it (fresh,
+    restarted) refuses that, and the batch is published by the path that loads it."""
+    broker = RedisBroker(private_redis.url, "node-a", prefix=unique("noscript"))
+    inbox = attach(broker)
+    await broker.start()
+    try:
+        await broker.subscribe("room:1")
+        await broker.publish_durable("room:1", [(1, b"one"), (2, b"two")])
+        await inbox.until(lambda: inbox.of("room:1") == [b"one", b"two"])
+        assert await broker.history("room:1", 0, 2) == [b"one", b"two"]
+    finally:
+        await broker.close()
 
 
 async def test_subscriptions_survive_a_redis_restart_and_the_reconnect_hook_runs(
