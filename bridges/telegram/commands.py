@@ -12,6 +12,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message, MessageGenerationStopped
 
+from bridges.telegram import group_commands
 from bridges.telegram.sessions import Sessions, UserSession
 from client import AuthenticationFailed, ProtocolError, ServiceApi
 
@@ -172,5 +173,6 @@ def build_router() -> Router:
     router.stopped_message_generation.register(stop_button)
     router.message.register(ask_in_group, Command("ask"))
     router.message.register(join, Command("join"))
+    group_commands.register(router)
     router.message.register(text, F.text & ~F.text.startswith("/"), F.chat.type == "private")
     return router

@@ -6,6 +6,11 @@ run in a worker thread so the event loop never blocks on disk).
   answer that completed while it was down is delivered once, and nothing twice).
 - `streams`: the Telegram messages an answer is being edited into, so a restarted bridge
   keeps editing them instead of posting a second copy.
+- `groups`: a Telegram group chat bound to a Parley study group, whose linked member
+  (`reader`) the bridge reads the room as, and the last room `seq` relayed to Telegram.
+- `relayed`: which Telegram message each relayed Parley message is (both directions).
+- `posts`: messages the bridge keeps editing or must not post twice (a quiz question, its
+  reveal, a group's live leaderboard), by a key such as `board:7` or `question:5:0`.
 
 The bridge is the only writer; a write is committed before the call returns.
 """
@@ -30,7 +35,37 @@ CREATE TABLE IF NOT EXISTS streams (
     chat_id INTEGER NOT NULL,
     message_ids TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS groups (
+    chat_id INTEGER PRIMARY KEY,
+    room_id INTEGER NOT NULL UNIQUE,
+    reader TEXT NOT NULL,
+    delivered_seq INTEGER NOT NULL DEFAULT 0,
+    quiz_session INTEGER
+);
+CREATE TABLE IF NOT EXISTS relayed (
+    room_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    chat_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY (room_id, seq)
+);
+CREATE TABLE IF NOT EXISTS posts (
+    key TEXT PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL
+);
 """
+
+
+@dataclass
+class Binding:
+    """A Telegram group chat relayed to and from a Parley study group."""
+
+    chat_id: int
+    room_id: int
+    reader: str  # the external id of the linked owner/admin who bound it
+    delivered_seq: int = 0
+    quiz_session: int | None = None
 
 
 @dataclass
@@ -104,6 +139,73 @@ class BridgeState:
 
     async def forget_stream(self, stream: str) -> None:
         await self._run("DELETE FROM streams WHERE stream = ?", stream)
+
+    async def bind(self, binding: Binding) -> None:
+        """Bind (or rebind) a chat; a room is bound to one chat at most (the last)."""
+        async with self._lock:
+            await asyncio.to_thread(self._bind, binding)
+
+    def _bind(self, b: Binding) -> None:
+        with self._db:  # one transaction
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "DELETE FROM groups WHERE room_id = ? OR chat_id = ?", (b.room_id, b.chat_id)
+            )
+            self._db.execute(
+                "INSERT INTO groups (chat_id, room_id, reader, delivered_seq, quiz_session)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (b.chat_id, b.room_id, b.reader, b.delivered_seq, b.quiz_session),
+            )
+
+    async def bindings(self) -> list[Binding]:
+        rows = await self._run(
+            "SELECT chat_id, room_id, reader, delivered_seq, quiz_session FROM groups"
+        )
+        return [
+            Binding(int(str(c)), int(str(r)), str(who), int(str(seq)), _int(quiz))
+            for c, r, who, seq, quiz in rows
+        ]
+
+    async def unbind(self, chat_id: int) -> None:
+        await self._run("DELETE FROM groups WHERE chat_id = ?", chat_id)
+
+    async def group_delivered(self, chat_id: int, seq: int) -> None:
+        await self._run(
+            "UPDATE groups SET delivered_seq = max(delivered_seq, ?) WHERE chat_id = ?",
+            seq,
+            chat_id,
+        )
+
+    async def follow_quiz(self, chat_id: int, session_id: int | None) -> None:
+        await self._run("UPDATE groups SET quiz_session = ? WHERE chat_id = ?", session_id, chat_id)
+
+    async def relay(self, room_id: int, seq: int, chat_id: int, message_id: int) -> None:
+        await self._run(
+            "INSERT OR IGNORE INTO relayed (room_id, seq, chat_id, message_id) VALUES (?, ?, ?, ?)",
+            room_id,
+            seq,
+            chat_id,
+            message_id,
+        )
+
+    async def relayed_message(self, room_id: int, seq: int) -> int | None:
+        rows = await self._run(
+            "SELECT message_id FROM relayed WHERE room_id = ? AND seq = ?", room_id, seq
+        )
+        return _int(rows[0][0]) if rows else None
+
+    async def post(self, key: str) -> int | None:
+        rows = await self._run("SELECT message_id FROM posts WHERE key = ?", key)
+        return _int(rows[0][0]) if rows else None
+
+    async def save_post(self, key: str, chat_id: int, message_id: int) -> None:
+        await self._run(
+            "INSERT INTO posts (key, chat_id, message_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id",
+            key,
+            chat_id,
+            message_id,
+        )
 
     def close(self) -> None:
         self._db.close()

@@ -5,9 +5,14 @@ speaks the Bot API's envelope: `{"ok": true, "result": ...}`, errors as `{"ok": 
 "error_code", "description", "parameters": {"retry_after"}}` with the HTTP status equal to
 `error_code`, and takes form, multipart and JSON bodies at `/bot<token>/<method>`.
 
-A test plays the users (`say`, `press_stop`), scripts failures (`fail`: a 429 with
-`retry_after`, "message is not modified", a refused draft) and reads what the bot did:
-every call with its time, each message's current text and the times of its edits.
+A test plays the users (`say`, `press_stop`, `press` an inline button), scripts failures
+(`fail`: a 429 with `retry_after`, "message is not modified", a refused draft) and reads
+what the bot did: every call with its time, each message's current text, inline buttons
+and the times of its edits, and the answers to button presses.
+
+Updates go out by `getUpdates` (long poll) or, once the bot called `setWebhook`, as
+POSTs to its URL with `X-Telegram-Bot-Api-Secret-Token`, retried until answered 2xx in
+order, as Telegram does; `getUpdates` is then refused (409) until `deleteWebhook`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -49,6 +55,7 @@ class Sent:
     text: str  # what the user sees (HTML parsed, as Telegram does)
     parse_mode: str | None
     markup: str = ""  # the text as sent (with tags, for HTML)
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (text, callback_data)
     times: list[float] = field(default_factory=list)
     deleted: bool = False
 
@@ -73,6 +80,10 @@ class FakeTelegram:
         self._message_ids = itertools.count(100)
         self._failures: list[Failure] = []
         self._changed = asyncio.Condition()
+        self.webhook: dict[str, Any] | None = None  # the setWebhook parameters
+        self.webhook_statuses: list[int] = []  # the bridge's answer to each POST
+        self._posting: asyncio.Task[None] | None = None
+        self._callback_ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.url = ""
@@ -94,6 +105,9 @@ class FakeTelegram:
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        if self._posting is not None:
+            self._posting.cancel()
+            await asyncio.gather(self._posting, return_exceptions=True)
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             async with self._changed:
@@ -104,8 +118,9 @@ class FakeTelegram:
     # --- what a test does -------------------------------------------------------------
     async def say(
         self, user_id: int, text: str, *, chat_id: int | None = None, name: str = "Ravi"
-    ) -> None:
-        """User `user_id` writes `text` in a private chat (or in group `chat_id` < 0)."""
+    ) -> int:
+        """User `user_id` writes `text` in a private chat (or in group `chat_id` < 0);
+        returns the message's id."""
         chat_id = chat_id if chat_id is not None else user_id
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
         if chat_id < 0:
@@ -121,6 +136,29 @@ class FakeTelegram:
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         await self._push({"message": message})
+        return int(message["message_id"])
+
+    async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> str:
+        """User `user_id` presses the inline button with `data` under a bot message;
+        returns the callback query's id (its answer: `callback_answer`)."""
+        sent = self.messages[(chat_id, message_id)]
+        query_id = f"cq{next(self._callback_ids)}"
+        query = {
+            "id": query_id,
+            "from": {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"},
+            "chat_instance": str(chat_id),
+            "message": _message(sent),
+            "data": data,
+        }
+        await self._push({"callback_query": query})
+        return query_id
+
+    def callback_answer(self, query_id: str) -> str | None:
+        """The text the bot answered a button press with (None: not answered yet)."""
+        for call in self.called("answerCallbackQuery"):
+            if call.params.get("callback_query_id") == query_id:
+                return str(call.params.get("text"))
+        return None
 
     async def press_stop(self, user_id: int, draft_id: int) -> None:
         """The user presses Stop under a draft (Bot API `stopped_message_generation`)."""
@@ -169,6 +207,31 @@ class FakeTelegram:
         async with self._changed:
             self._updates.append({"update_id": next(self._update_ids), **update})
             self._changed.notify_all()
+        if self.webhook is not None and (self._posting is None or self._posting.done()):
+            self._posting = asyncio.create_task(self._post_updates())
+
+    async def _post_updates(self) -> None:
+        """Deliver pending updates to the webhook in order; one is confirmed by a 2xx."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            while self.webhook is not None and self._updates:
+                update = self._updates[0]
+                secret = str(self.webhook.get("secret_token") or "")
+                try:
+                    r = await http.post(
+                        str(self.webhook["url"]),
+                        json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+                    )
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                async with self._changed:
+                    self.webhook_statuses.append(status)
+                    if 200 <= status < 300 and self._updates and self._updates[0] is update:
+                        self._updates.pop(0)
+                    self._changed.notify_all()
+                if not 200 <= status < 300:
+                    await asyncio.sleep(0.2)  # Telegram retries a failed delivery later
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
@@ -210,7 +273,22 @@ class FakeTelegram:
     async def _m_getme(self, params: dict[str, Any]) -> Any:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Parley", "username": "parley_bot"}
 
+    async def _m_setwebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = dict(params)
+        if self._updates and (self._posting is None or self._posting.done()):
+            self._posting = asyncio.create_task(self._post_updates())
+        return True
+
+    async def _m_deletewebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
+        return True
+
+    async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        return True
+
     async def _m_getupdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         # Asking from `offset` confirms every update below it, as Telegram does.
@@ -230,7 +308,12 @@ class FakeTelegram:
         if not 1 <= len(text) <= 4096:
             raise _ApiError(400, "Bad Request: message text is empty or too long")
         sent = Sent(
-            chat_id, next(self._message_ids), text, params.get("parse_mode"), str(params["text"])
+            chat_id,
+            next(self._message_ids),
+            text,
+            params.get("parse_mode"),
+            str(params["text"]),
+            _buttons(params),
         )
         sent.times.append(time.monotonic())
         async with self._changed:
@@ -244,13 +327,15 @@ class FakeTelegram:
         if sent is None:
             raise _ApiError(400, "Bad Request: message to edit not found")
         text = _visible(params)
-        if text == sent.text and str(params["text"]) == sent.markup:
+        buttons = _buttons(params)  # an edit without reply_markup removes the buttons
+        if text == sent.text and str(params["text"]) == sent.markup and buttons == sent.buttons:
             raise _ApiError(400, "Bad Request: message is not modified")
         if not 1 <= len(text) <= 4096:
             raise _ApiError(400, "Bad Request: message text is empty or too long")
         async with self._changed:
             sent.text, sent.parse_mode = text, params.get("parse_mode")
             sent.markup = str(params["text"])
+            sent.buttons = buttons
             sent.times.append(time.monotonic())
             self._changed.notify_all()
         return _message(sent)
@@ -307,6 +392,21 @@ async def _params(request: Request) -> dict[str, Any]:
             if isinstance(value, str):
                 params[key] = _decoded(value)
     return params
+
+
+def _buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """An inline keyboard's buttons, row by row; callback data over 64 bytes is refused."""
+    markup = params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    out: list[tuple[str, str]] = []
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = str(button.get("callback_data", ""))
+            if len(data.encode()) > 64:
+                raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            out.append((str(button["text"]), data))
+    return out
 
 
 def _visible(params: dict[str, Any]) -> str:

@@ -5,35 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridges.telegram.settings import BridgeSettings
-from tests.backing import Backing
 from tests.bridges.conftest import AsUser, Bridge
 from tests.bridges.fake_telegram import FakeTelegram
 from tests.bridges.test_telegram_bot import GROUP, QUESTION, RAVI, final_answer, started
-from tests.conftest import make_settings
 from tests.servers import ServerProcess
-
-
-@pytest.fixture
-async def two_workers(
-    db: AsyncEngine, backing: Backing, redis_prefix: str, tmp_path: Path
-) -> AsyncIterator[ServerProcess]:
-    server = ServerProcess(make_settings(backing, redis_prefix, tmp_path), workers=2)
-    server.start()
-    try:
-        await server.wait_ready(within=120)  # two cold workers on a loaded machine
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.timeout(240)  # two cold worker processes, twice, on a shared machine
