@@ -96,6 +96,7 @@ class GroupRelay:
         if self.binding.quiz_session is not None:
             await self.follow_quiz(self.binding.quiz_session)
         if await self.state.post(self.board.key) is not None:
+            await self.board.resume()
             await self.follow_board()
 
     async def close(self) -> None:
@@ -240,31 +241,41 @@ class Groups:
             if (same := self._relays.pop(chat_id, None)) is not None:
                 await same.close()
             await self.state.bind(binding)
-            relay = GroupRelay(binding, self.api, self.tg, self.state, self.settings)
+            relay = self._relay(binding)
             await relay.start()
             self._relays[chat_id] = relay
         return str(room["name"])
 
-    async def resume_all(self) -> None:
-        """Reopen every binding after a restart, retrying while Parley is unreachable; a
-        binding whose reader is no longer linked stays stored but idle (logged)."""
+    async def load(self) -> None:
+        """Know every stored binding at once (before updates are taken), so text in a
+        bound chat is relayed even before its reader has reconnected."""
         for binding in await self.state.bindings():
+            self._relays[binding.chat_id] = self._relay(binding)
+
+    async def resume_all(self) -> None:
+        """Start every loaded binding's reader, retrying while Parley is unreachable. A
+        binding whose reader is no longer linked still relays Telegram to Parley (as each
+        sender) but shows nothing from Parley (logged) until someone binds again."""
+        for chat_id, relay in list(self._relays.items()):
             delay = 1.0
-            while True:
-                relay = GroupRelay(binding, self.api, self.tg, self.state, self.settings)
+            while self._relays.get(chat_id) is relay:
                 try:
                     await relay.start()
-                    self._relays[binding.chat_id] = relay
                     break
                 except (AuthenticationFailed, ProtocolError) as exc:
-                    await relay.close()
                     log.warning("a group binding cannot be resumed", extra={"error": str(exc)})
                     break
                 except Exception:  # noqa: BLE001 - Parley unreachable: try again later
+                    log.warning("could not resume a group yet", extra={"chat": chat_id})
                     await relay.close()
-                    log.warning("could not resume a group yet", extra={"chat": binding.chat_id})
                     await asyncio.sleep(delay)
                     delay = min(30.0, delay * 2)
+                    async with self._lock:
+                        if self._relays.get(chat_id) is relay:  # not rebound meanwhile
+                            relay = self._relays[chat_id] = self._relay(relay.binding)
+
+    def _relay(self, binding: Binding) -> GroupRelay:
+        return GroupRelay(binding, self.api, self.tg, self.state, self.settings)
 
     async def close_all(self) -> None:
         relays = list(self._relays.values())

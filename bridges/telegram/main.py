@@ -44,6 +44,7 @@ async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -
         # In the background: Parley may be down right now, and Telegram must still be
         # served (commands answer, messages wait in each client's outbox).
         resuming.append(asyncio.create_task(sessions.resume_all(await state.followed())))
+        await groups.load()
         resuming.append(asyncio.create_task(groups.resume_all()))
         if settings.webhook_url is not None:
             await serve_webhook(dispatcher, bot, settings, UPDATES, ready)

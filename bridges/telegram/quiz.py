@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -118,12 +118,14 @@ class QuizView:
             message_id = await self.state.post(f"question:{session}:{event.index}")
             if message_id is not None:  # closed: the buttons go, the answer shows
                 text = f"{question_text(asked)}\n\nAnswer: {right}"
-                with contextlib.suppress(Exception):
+                try:
                     await paced_edit(
                         self.tg,
                         self.chat_id,
                         EditMessageText(chat_id=self.chat_id, message_id=message_id, text=text),
                     )
+                except TelegramAPIError as exc:  # the reveal below still goes out
+                    log.error("could not close a quiz question", extra={"error": str(exc)})
         reveal = f"Question {event.index + 1}: the answer is {right}."
         if event.explanation:
             reveal += f"\n{event.explanation}"
@@ -159,8 +161,12 @@ class BoardView:
         self._version = max(self._version, int(page["version"]))
         sent = await self.tg.call(self.chat_id, SendMessage(chat_id=self.chat_id, text=text))
         if sent is not None:
-            await self.state.save_post(self.key, self.chat_id, sent.message_id)
+            await self.state.save_post(self.key, self.chat_id, sent.message_id, text)
             self._shown = self._latest = text
+
+    async def resume(self) -> None:
+        """After a restart: what the kept message shows, so no edit repeats it."""
+        self._shown = await self.state.post_text(self.key)
 
     async def on_event(self, event: ParleyEvent) -> None:
         if not isinstance(event, BoardEvent) or event.version <= self._version:
@@ -187,6 +193,7 @@ class BoardView:
                 log.exception("could not edit the leaderboard", extra={"chat": self.chat_id})
                 return
             self._shown = text
+            await self.state.post_edited(self.key, text)
 
     async def close(self) -> None:
         if self._flushing is not None:

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS chats (
 CREATE TABLE IF NOT EXISTS streams (
     stream TEXT PRIMARY KEY,
     chat_id INTEGER NOT NULL,
-    message_ids TEXT NOT NULL
+    message_ids TEXT NOT NULL,
+    reply_to INTEGER
 );
 CREATE TABLE IF NOT EXISTS groups (
     chat_id INTEGER PRIMARY KEY,
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS relayed (
 CREATE TABLE IF NOT EXISTS posts (
     key TEXT PRIMARY KEY,
     chat_id INTEGER NOT NULL,
-    message_id INTEGER NOT NULL
+    message_id INTEGER NOT NULL,
+    text TEXT
 );
 """
 
@@ -81,6 +83,9 @@ class BridgeState:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(streams)")}
+        if "reply_to" not in columns:  # a state file from before the column existed
+            self._db.execute("ALTER TABLE streams ADD COLUMN reply_to INTEGER")
         self._lock = asyncio.Lock()
 
     async def _run(self, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -128,14 +133,24 @@ class BridgeState:
         rows = await self._run("SELECT message_ids FROM streams WHERE stream = ?", stream)
         return [int(x) for x in json.loads(str(rows[0][0]))] if rows else []
 
-    async def save_stream(self, stream: str, chat_id: int, message_ids: list[int]) -> None:
+    async def save_stream(
+        self, stream: str, chat_id: int, message_ids: list[int], reply_to: int | None = None
+    ) -> None:
         await self._run(
-            "INSERT INTO streams (stream, chat_id, message_ids) VALUES (?, ?, ?)"
+            "INSERT INTO streams (stream, chat_id, message_ids, reply_to) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (stream) DO UPDATE SET message_ids = excluded.message_ids",
             stream,
             chat_id,
             json.dumps(message_ids),
+            reply_to,
         )
+
+    async def stream_answering(self, chat_id: int, reply_to: int) -> str | None:
+        """The stored stream that answers `reply_to` in `chat_id` (its messages exist)."""
+        rows = await self._run(
+            "SELECT stream FROM streams WHERE chat_id = ? AND reply_to = ?", chat_id, reply_to
+        )
+        return str(rows[0][0]) if rows else None
 
     async def forget_stream(self, stream: str) -> None:
         await self._run("DELETE FROM streams WHERE stream = ?", stream)
@@ -198,14 +213,26 @@ class BridgeState:
         rows = await self._run("SELECT message_id FROM posts WHERE key = ?", key)
         return _int(rows[0][0]) if rows else None
 
-    async def save_post(self, key: str, chat_id: int, message_id: int) -> None:
+    async def post_text(self, key: str) -> str | None:
+        """The text a kept-current post was last given (None: unknown)."""
+        rows = await self._run("SELECT text FROM posts WHERE key = ?", key)
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def save_post(
+        self, key: str, chat_id: int, message_id: int, text: str | None = None
+    ) -> None:
         await self._run(
-            "INSERT INTO posts (key, chat_id, message_id) VALUES (?, ?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id",
+            "INSERT INTO posts (key, chat_id, message_id, text) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id,"
+            " text = excluded.text",
             key,
             chat_id,
             message_id,
+            text,
         )
+
+    async def post_edited(self, key: str, text: str) -> None:
+        await self._run("UPDATE posts SET text = ? WHERE key = ?", text, key)
 
     def close(self) -> None:
         self._db.close()

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import itertools
-import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +32,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-BOT_ID = 999_000
+from tests.bridges.bot_api_wire import (
+    BOT_ID,
+    ApiError,
+    buttons,
+    error,
+    message,
+    params_of,
+    visible,
+)
 
 
 @dataclass
@@ -147,7 +152,7 @@ class FakeTelegram:
             "id": query_id,
             "from": {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"},
             "chat_instance": str(chat_id),
-            "message": _message(sent),
+            "message": message(sent),
             "data": data,
         }
         await self._push({"callback_query": query})
@@ -235,15 +240,15 @@ class FakeTelegram:
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error(401, "Unauthorized")
         method = request.path_params["method"]
-        params = await _params(request)
+        params = await params_of(request)
         call = Call(method, params, time.monotonic())
         failure = self._take_failure(method)
         if failure is not None:
             call.status = failure.code
             await self._record(call)
-            return _error(failure.code, failure.description, failure.retry_after)
+            return error(failure.code, failure.description, failure.retry_after)
         handler = getattr(self, f"_m_{method.lower()}", None)
         if method.lower() != "getupdates":
             await self._record(call)
@@ -251,9 +256,9 @@ class FakeTelegram:
             return JSONResponse({"ok": True, "result": True})
         try:
             result = await handler(params)
-        except _ApiError as exc:
+        except ApiError as exc:
             call.status = exc.code
-            return _error(exc.code, exc.description)
+            return error(exc.code, exc.description)
         if method == "sendMessageDraft":
             self.drafts.append(call)
         return JSONResponse({"ok": True, "result": result})
@@ -288,7 +293,7 @@ class FakeTelegram:
 
     async def _m_getupdates(self, params: dict[str, Any]) -> Any:
         if self.webhook is not None:
-            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         # Asking from `offset` confirms every update below it, as Telegram does.
@@ -304,121 +309,52 @@ class FakeTelegram:
 
     async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
-        text = _visible(params)
+        text = visible(params)
         if not 1 <= len(text) <= 4096:
-            raise _ApiError(400, "Bad Request: message text is empty or too long")
+            raise ApiError(400, "Bad Request: message text is empty or too long")
         sent = Sent(
             chat_id,
             next(self._message_ids),
             text,
             params.get("parse_mode"),
             str(params["text"]),
-            _buttons(params),
+            buttons(params),
         )
         sent.times.append(time.monotonic())
         async with self._changed:
             self.messages[(chat_id, sent.message_id)] = sent
             self._changed.notify_all()
-        return _message(sent)
+        return message(sent)
 
     async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
         key = (int(params["chat_id"]), int(params["message_id"]))
         sent = self.messages.get(key)
         if sent is None:
-            raise _ApiError(400, "Bad Request: message to edit not found")
-        text = _visible(params)
-        buttons = _buttons(params)  # an edit without reply_markup removes the buttons
-        if text == sent.text and str(params["text"]) == sent.markup and buttons == sent.buttons:
-            raise _ApiError(400, "Bad Request: message is not modified")
+            raise ApiError(400, "Bad Request: message to edit not found")
+        text = visible(params)
+        keyboard = buttons(params)  # an edit without reply_markup removes the buttons
+        if text == sent.text and str(params["text"]) == sent.markup and keyboard == sent.buttons:
+            raise ApiError(400, "Bad Request: message is not modified")
         if not 1 <= len(text) <= 4096:
-            raise _ApiError(400, "Bad Request: message text is empty or too long")
+            raise ApiError(400, "Bad Request: message text is empty or too long")
         async with self._changed:
             sent.text, sent.parse_mode = text, params.get("parse_mode")
             sent.markup = str(params["text"])
-            sent.buttons = buttons
+            sent.buttons = keyboard
             sent.times.append(time.monotonic())
             self._changed.notify_all()
-        return _message(sent)
+        return message(sent)
 
     async def _m_sendmessagedraft(self, params: dict[str, Any]) -> Any:
         if int(params["chat_id"]) < 0:
-            raise _ApiError(400, "Bad Request: drafts can be sent to private chats only")
+            raise ApiError(400, "Bad Request: drafts can be sent to private chats only")
         if int(params["draft_id"]) == 0:
-            raise _ApiError(400, "Bad Request: draft_id must be non-zero")
+            raise ApiError(400, "Bad Request: draft_id must be non-zero")
         return True
 
     async def _m_deletemessage(self, params: dict[str, Any]) -> Any:
         sent = self.messages.get((int(params["chat_id"]), int(params["message_id"])))
         if sent is None:
-            raise _ApiError(400, "Bad Request: message to delete not found")
+            raise ApiError(400, "Bad Request: message to delete not found")
         sent.deleted = True
         return True
-
-
-class _ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
-        self.code = code
-        self.description = description
-
-
-def _error(code: int, description: str, retry_after: int | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
-        body["description"] = f"Too Many Requests: retry after {retry_after}"
-    return JSONResponse(body, status_code=code)
-
-
-def _message(sent: Sent) -> dict[str, Any]:
-    return {
-        "message_id": sent.message_id,
-        "date": int(time.time()),
-        "chat": {"id": sent.chat_id, "type": "private" if sent.chat_id > 0 else "group"},
-        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Parley"},
-        "text": sent.text,
-    }
-
-
-async def _params(request: Request) -> dict[str, Any]:
-    """A method's parameters from a JSON, urlencoded or multipart body (or the query).
-    Form values that are JSON (objects, arrays, booleans) are decoded, as Telegram does."""
-    params: dict[str, Any] = dict(request.query_params)
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        params.update(await request.json())
-    elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form()
-        for key, value in form.items():
-            if isinstance(value, str):
-                params[key] = _decoded(value)
-    return params
-
-
-def _buttons(params: dict[str, Any]) -> list[tuple[str, str]]:
-    """An inline keyboard's buttons, row by row; callback data over 64 bytes is refused."""
-    markup = params.get("reply_markup") or {}
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    out: list[tuple[str, str]] = []
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            data = str(button.get("callback_data", ""))
-            if len(data.encode()) > 64:
-                raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-            out.append((str(button["text"]), data))
-    return out
-
-
-def _visible(params: dict[str, Any]) -> str:
-    """The text a user sees: HTML tags removed and entities decoded for parse_mode HTML."""
-    text = str(params["text"])
-    if params.get("parse_mode") == "HTML":
-        return html.unescape(re.sub(r"<[^>]+>", "", text))
-    return text
-
-
-def _decoded(value: str) -> Any:
-    if value[:1] in ("{", "[") or value in ("true", "false"):
-        with contextlib.suppress(ValueError):
-            return json.loads(value)
-    return value

@@ -5,6 +5,7 @@ Parley, the real bridge, the fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.servers import ServerProcess
 from tests.study.helpers import question
 
 OWNER, ASHA, STRANGER = 7001, 7002, 7009
+OLGA_IN_PARLEY = OWNER  # OWNER's Parley user is named Olga
 CHAT = -100777
 MEENA = "meena@example.com"  # a web user in the same Parley group
 pytestmark = pytest.mark.timeout(240)  # two cold workers on a shared machine
@@ -54,10 +56,11 @@ def bot_messages(telegram: FakeTelegram, starting: str) -> list[Sent]:
     ]
 
 
-async def next_message(sub: Subscription) -> MessageEvent:
-    async for event in sub:
-        if isinstance(event, MessageEvent):
-            return event
+async def next_message(sub: Subscription, within: float = 30) -> MessageEvent:
+    async with asyncio.timeout(within):
+        async for event in sub:
+            if isinstance(event, MessageEvent):
+                return event
     raise AssertionError("the subscription ended")
 
 
@@ -202,3 +205,39 @@ async def test_quiz_answered_by_inline_button_once_and_the_board_kept_current(
         if int(c.params["message_id"]) == board.message_id
     ]
     assert len(edits) == len(board.times) - 1, "an edit with unchanged text was sent"
+
+
+async def test_a_binding_and_what_was_relayed_survive_a_bridge_restart(
+    telegram: FakeTelegram,
+    cluster_bridge: Bridge,
+    cluster_parley: AsUser,
+    two_workers: ServerProcess,
+) -> None:
+    parley = cluster_parley
+    room = await bound(telegram, parley)
+    path = f"/rooms/{room['id']}/messages"
+    await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "before"}, expect=201)
+    await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: before")
+
+    await cluster_bridge.stop()
+    for body in ("while down 1", "while down 2"):
+        await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": body}, expect=201)
+    await cluster_bridge.start()
+    await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: while down 2")
+
+    await cluster_bridge.restart()
+    token = StaticToken(await parley.token(OWNER))
+    async with ParleyClient(two_workers.ws_url, token) as olga:
+        sub = await olga.subscribe(f"room:{room['id']}")
+        await telegram.say(ASHA, "back again", chat_id=CHAT)
+        assert (await next_message(sub)).body == "back again"
+    await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "after"}, expect=201)
+    await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: after")
+    assert texts(telegram)[1:] == [
+        "Olga: before",
+        "Olga: while down 1",
+        "Olga: while down 2",
+        "Olga: after",
+    ], "each relayed once, in order, and the Telegram message not echoed"
+    page = await parley.get(ASHA, f"{path}?limit=10")
+    assert [m["body"] for m in page["items"]].count("back again") == 1
