@@ -46,7 +46,11 @@ async def start(message: Message, api: ServiceApi) -> None:
     if who is None or message.from_user is None:
         return
     name = message.from_user.full_name[:80] or "Telegram user"
-    _, created = await api.bind_user(who, name)
+    try:
+        _, created = await api.bind_user(who, name)
+    except ProtocolError as exc:  # e.g. unavailable: said, not a traceback
+        await message.answer(_refusal(exc))
+        return
     greeting = "Welcome to Parley!" if created else "Welcome back!"
     await message.answer(f"{greeting}\n{HELP}")
 
