@@ -123,6 +123,20 @@ async def get_session(session_id: IdPath, user: CurrentUser, session: SessionDep
     return session_out(await quiz_sessions.get_session(session, session_id, user.id))
 
 
+@router.get(
+    "/rooms/{room_id:int}/sessions",
+    response_model=list[SessionOut],
+    responses=error_responses(401, 403, 404),
+)
+async def live_sessions(
+    room_id: IdPath, user: CurrentUser, session: SessionDep
+) -> list[SessionOut]:
+    """The group's sessions not yet ended (scheduled or running), newest first, at most
+    20; members only. How a client finds the live quiz of a group it did not start."""
+    rows = await quiz_sessions.live_in_room(session, room_id, user.id)
+    return [session_out(row) for row in rows]
+
+
 @router.post(
     "/sessions/{session_id:int}/answers",
     status_code=status.HTTP_201_CREATED,

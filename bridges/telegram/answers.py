@@ -84,11 +84,13 @@ class Answer:
         drafts: bool,
         draft_seconds: float,
         draft_refresh_seconds: float,
+        reply_to: int | None = None,
     ) -> None:
         self.tg = tg
         self.state = state
         self.chat_id = chat_id
         self.stream = stream
+        self.reply_to = reply_to  # the seq answered: finds the messages after a restart
         self.draft_id = draft_id_of(stream)
         self.mode = "draft" if drafts and chat_id > 0 else "edit"
         self.text = ""
@@ -234,6 +236,8 @@ class Answer:
                     continue
                 self.message_ids.append(sent.message_id)
                 self._shown.append(None)
-                await self.state.save_stream(self.stream, self.chat_id, self.message_ids)
+                await self.state.save_stream(
+                    self.stream, self.chat_id, self.message_ids, self.reply_to
+                )
             self._shown[i] = piece
             pacer.edited()

@@ -12,6 +12,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message, MessageGenerationStopped
 
+from bridges.telegram import group_commands
 from bridges.telegram.sessions import Sessions, UserSession
 from client import AuthenticationFailed, ProtocolError, ServiceApi
 
@@ -45,7 +46,11 @@ async def start(message: Message, api: ServiceApi) -> None:
     if who is None or message.from_user is None:
         return
     name = message.from_user.full_name[:80] or "Telegram user"
-    _, created = await api.bind_user(who, name)
+    try:
+        _, created = await api.bind_user(who, name)
+    except ProtocolError as exc:  # e.g. unavailable: said, not a traceback
+        await message.answer(_refusal(exc))
+        return
     greeting = "Welcome to Parley!" if created else "Welcome back!"
     await message.answer(f"{greeting}\n{HELP}")
 
@@ -172,5 +177,6 @@ def build_router() -> Router:
     router.stopped_message_generation.register(stop_button)
     router.message.register(ask_in_group, Command("ask"))
     router.message.register(join, Command("join"))
+    group_commands.register(router)
     router.message.register(text, F.text & ~F.text.startswith("/"), F.chat.type == "private")
     return router

@@ -1,4 +1,5 @@
-"""`parley bridge telegram`: wiring and the long-polling loop.
+"""`parley bridge telegram`: wiring, and updates by long polling (the default) or by
+webhook (`TELEGRAM_WEBHOOK_URL`, webhook.py).
 
 Polling is aiogram's: a failed `getUpdates` is retried with backoff, and a handler that
 raises is logged without stopping the loop, so Telegram errors never crash the bridge.
@@ -14,10 +15,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bridges.telegram.commands import build_router
+from bridges.telegram.groups import Groups
 from bridges.telegram.pacing import Telegram
 from bridges.telegram.sessions import Sessions
 from bridges.telegram.settings import BridgeSettings
 from bridges.telegram.state import BridgeState
+from bridges.telegram.webhook import serve_webhook
 from client import ServiceApi
 
 log = logging.getLogger("parley.telegram")
@@ -33,13 +36,21 @@ async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -
     api = ServiceApi(settings.parley_url, settings.service_token.get_secret_value())
     tg = Telegram(bot, settings.private_edit_seconds, settings.group_edit_seconds)
     sessions = Sessions(api, tg, state, settings)
-    dispatcher = Dispatcher(api=api, sessions=sessions)
+    groups = Groups(api, tg, state, settings)
+    dispatcher = Dispatcher(api=api, sessions=sessions, groups=groups)
     dispatcher.include_router(build_router())
-    resuming: asyncio.Task[None] | None = None
+    resuming: list[asyncio.Task[None]] = []
     try:
         # In the background: Parley may be down right now, and Telegram must still be
         # served (commands answer, messages wait in each client's outbox).
-        resuming = asyncio.create_task(sessions.resume_all(await state.followed()))
+        resuming.append(asyncio.create_task(sessions.resume_all(await state.followed())))
+        await groups.load()
+        resuming.append(asyncio.create_task(groups.resume_all()))
+        if settings.webhook_url is not None:
+            await serve_webhook(dispatcher, bot, settings, UPDATES, ready)
+            return
+        # Telegram refuses getUpdates while a webhook is set (from an earlier run).
+        await bot.delete_webhook()
         if ready is not None:
             ready.set()
         log.info("telegram bridge polling", extra={"api": settings.api_base})
@@ -61,9 +72,10 @@ async def run(settings: BridgeSettings, *, ready: asyncio.Event | None = None) -
             await asyncio.gather(polling, return_exceptions=True)
             raise
     finally:
-        if resuming is not None:
-            resuming.cancel()
-            await asyncio.gather(resuming, return_exceptions=True)
+        for task in resuming:
+            task.cancel()
+        await asyncio.gather(*resuming, return_exceptions=True)
+        await groups.close_all()
         await sessions.close_all()
         await api.aclose()
         await bot.session.close()

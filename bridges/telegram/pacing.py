@@ -58,6 +58,13 @@ class ChatPacer:
         now = time.monotonic()
         return max(0.0, self._last_edit + self.edit_seconds - now, self.blocked_until - now)
 
+    def reserve_edit(self) -> float:
+        """Claim the next edit slot: the seconds to wait before using it. Concurrent
+        editors of one chat (a board and a quiz) each get their own slot."""
+        wait = self.edit_due_in()
+        self._last_edit = time.monotonic() + wait
+        return wait
+
     def edited(self) -> None:
         self._last_edit = time.monotonic()
 

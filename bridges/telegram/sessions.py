@@ -180,6 +180,7 @@ class UserSession:
                     drafts=self.settings.use_drafts,
                     draft_seconds=self.settings.draft_seconds,
                     draft_refresh_seconds=self.settings.draft_refresh_seconds,
+                    reply_to=event.reply_to,
                 )
                 await answer.start()
                 self.answers[event.stream] = answer
@@ -210,7 +211,10 @@ class UserSession:
         emergency = event.triage is not None and event.triage.urgency == "emergency"
 
         async def deliver() -> None:
+            nonlocal answer
             try:
+                if answer is None and event.reply_to is not None:
+                    answer = await self._stored_answer(chat_id, event.reply_to)
                 if emergency and answer is None:
                     await send_new(self.tg, chat_id, event.body, emphasis)  # at once
                 else:
@@ -224,6 +228,26 @@ class UserSession:
             await self._delivered(event.seq)
 
         self._spawn(deliver())
+
+    async def _stored_answer(self, chat_id: int, reply_to: int) -> Answer | None:
+        """The answer to `reply_to` whose messages a previous run of the bridge sent, when
+        its stream is gone (interrupted while the bridge was down): the final text is
+        edited into them instead of arriving as a second message."""
+        stream = await self.state.stream_answering(chat_id, reply_to)
+        if stream is None:
+            return None
+        answer = Answer(
+            self.tg,
+            self.state,
+            chat_id,
+            stream,
+            drafts=False,
+            draft_seconds=self.settings.draft_seconds,
+            draft_refresh_seconds=self.settings.draft_refresh_seconds,
+            reply_to=reply_to,
+        )
+        await answer.start()
+        return answer
 
     async def _delivered(self, seq: int) -> None:
         await self.state.delivered(self.external_id, self._mark.end(seq))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,40 @@ class BridgeSettings(BaseSettings):
     # Parley connections at most (one per active linked user; idle ones are closed).
     max_sessions: int = Field(default=200, ge=1)
     poll_timeout: int = Field(default=30, ge=0)
+    # Webhook mode (off unless a URL is given; long polling is the default). Telegram
+    # POSTs updates to `webhook_url`, which must reach the bridge's listener at
+    # host:port (the URL's path is served); each request must carry the secret in
+    # `X-Telegram-Bot-Api-Secret-Token`, or it is refused (401).
+    webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "webhook_url")
+    )
+    webhook_host: str = Field(
+        default="0.0.0.0",
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_HOST", "webhook_host"),
+    )
+    webhook_port: int = Field(
+        default=8443,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_PORT", "webhook_port"),
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "webhook_secret"),
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Self:
+        if self.webhook_url is None:
+            return self
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        # Telegram's rule for secret_token: 1-256 characters of A-Z a-z 0-9 _ -.
+        if not (1 <= len(secret) <= 256 and secret.replace("_", "").replace("-", "").isalnum()):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -) is required with"
+                " TELEGRAM_WEBHOOK_URL"
+            )
+        return self
 
     @property
     def ws_url(self) -> str:

@@ -271,6 +271,21 @@ async def advance(session: AsyncSession, session_id: int) -> Step:
     return Step([await _live_question(session, row)], 0.0, room_id)
 
 
+async def live_in_room(
+    session: AsyncSession, room_id: int, user_id: int, limit: int = 20
+) -> list[QuizSession]:
+    """The group's sessions that are not over (scheduled, open or revealed), newest
+    first; members only (not_found / forbidden like every room read)."""
+    await require_member(session, room_id, user_id)
+    rows = await session.scalars(
+        select(QuizSession)
+        .where(QuizSession.room_id == room_id, QuizSession.phase != Phase.ended)
+        .order_by(QuizSession.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 async def running_ids(session: AsyncSession, limit: int = 1000) -> list[int]:
     rows = await session.scalars(
         select(QuizSession.id)

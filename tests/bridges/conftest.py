@@ -21,8 +21,11 @@ from bridges.telegram.settings import BridgeSettings
 from domain import accounts
 from domain.security import TokenKind
 from models.db import make_sessionmaker
+from tests.backing import Backing
 from tests.bridges.fake_telegram import FakeTelegram
-from tests.servers import InProcessServer, free_port
+from tests.conftest import make_settings
+from tests.servers import InProcessServer, ServerProcess, free_port
+from tests.study.helpers import FAST
 
 
 @pytest.fixture
@@ -99,15 +102,25 @@ class AsUser:
         self.http = http
         self.service = {"Authorization": f"Bearer {service_token}"}
 
-    async def get(self, external_id: int, path: str) -> Any:
+    async def token(self, external_id: int) -> str:
         token = await self.http.post(
             "/api/v1/service/tokens", json={"external_id": str(external_id)}, headers=self.service
         )
         assert token.status_code == 200, token.text
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        r = await self.http.get(f"/api/v1{path}", headers=headers)
-        assert r.status_code == 200, r.text
-        return r.json()
+        access: str = token.json()["access_token"]
+        return access
+
+    async def get(self, external_id: int, path: str) -> Any:
+        return await self.call(external_id, "GET", path)
+
+    async def call(
+        self, external_id: int, method: str, path: str, body: Any = None, expect: int = 200
+    ) -> Any:
+        """A REST call as the linked user, asserting the status."""
+        headers = {"Authorization": f"Bearer {await self.token(external_id)}"}
+        r = await self.http.request(method, f"/api/v1{path}", json=body, headers=headers)
+        assert r.status_code == expect, r.text
+        return r.json() if r.content else None
 
     async def bot_answers(self, external_id: int) -> list[dict[str, Any]]:
         """The bot's durable messages in the user's conversations, oldest first."""
@@ -121,4 +134,51 @@ class AsUser:
 @pytest.fixture
 async def parley(server: InProcessServer, service_token: str) -> AsyncIterator[AsUser]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        yield AsUser(http, service_token)
+
+
+@pytest.fixture
+async def two_workers(
+    db: AsyncEngine, backing: Backing, redis_prefix: str, tmp_path: Path
+) -> AsyncIterator[ServerProcess]:
+    """A real `uvicorn --workers 2` Parley, with short quiz timings (tests.study)."""
+    server = ServerProcess(make_settings(backing, redis_prefix, tmp_path, **FAST), workers=2)
+    server.start()
+    try:
+        await server.wait_ready(within=120)  # two cold workers on a loaded machine
+        yield server
+    finally:
+        server.stop()
+
+
+def bridge_settings_for(
+    parley_url: str, telegram: FakeTelegram, service_token: str, state: Path, **extra: Any
+) -> BridgeSettings:
+    return BridgeSettings(
+        bot_token=SecretStr(telegram.token),
+        api_base=telegram.url,
+        parley_url=parley_url,
+        service_token=SecretStr(service_token),
+        state_path=state,
+        poll_timeout=5,
+        **extra,
+    )
+
+
+@pytest.fixture
+async def cluster_bridge(
+    two_workers: ServerProcess, telegram: FakeTelegram, service_token: str, tmp_path: Path
+) -> AsyncIterator[Bridge]:
+    """The bridge between the two-worker Parley and the fake Bot API."""
+    b = Bridge(
+        bridge_settings_for(two_workers.url, telegram, service_token, tmp_path / "b.sqlite3")
+    )
+    await b.start()
+    yield b
+    await b.stop()
+
+
+@pytest.fixture
+async def cluster_parley(two_workers: ServerProcess, service_token: str) -> AsyncIterator[AsUser]:
+    async with httpx.AsyncClient(base_url=two_workers.url, timeout=15) as http:
         yield AsUser(http, service_token)

@@ -5,31 +5,42 @@ speaks the Bot API's envelope: `{"ok": true, "result": ...}`, errors as `{"ok": 
 "error_code", "description", "parameters": {"retry_after"}}` with the HTTP status equal to
 `error_code`, and takes form, multipart and JSON bodies at `/bot<token>/<method>`.
 
-A test plays the users (`say`, `press_stop`), scripts failures (`fail`: a 429 with
-`retry_after`, "message is not modified", a refused draft) and reads what the bot did:
-every call with its time, each message's current text and the times of its edits.
+A test plays the users (`say`, `press_stop`, `press` an inline button), scripts failures
+(`fail`: a 429 with `retry_after`, "message is not modified", a refused draft) and reads
+what the bot did: every call with its time, each message's current text, inline buttons
+and the times of its edits, and the answers to button presses.
+
+Updates go out by `getUpdates` (long poll) or, once the bot called `setWebhook`, as
+POSTs to its URL with `X-Telegram-Bot-Api-Secret-Token`, retried until answered 2xx in
+order, as Telegram does; `getUpdates` is then refused (409) until `deleteWebhook`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import itertools
-import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-BOT_ID = 999_000
+from tests.bridges.bot_api_wire import (
+    BOT_ID,
+    ApiError,
+    buttons,
+    error,
+    message,
+    params_of,
+    visible,
+)
 
 
 @dataclass
@@ -49,6 +60,7 @@ class Sent:
     text: str  # what the user sees (HTML parsed, as Telegram does)
     parse_mode: str | None
     markup: str = ""  # the text as sent (with tags, for HTML)
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (text, callback_data)
     times: list[float] = field(default_factory=list)
     deleted: bool = False
 
@@ -73,6 +85,10 @@ class FakeTelegram:
         self._message_ids = itertools.count(100)
         self._failures: list[Failure] = []
         self._changed = asyncio.Condition()
+        self.webhook: dict[str, Any] | None = None  # the setWebhook parameters
+        self.webhook_statuses: list[int] = []  # the bridge's answer to each POST
+        self._posting: asyncio.Task[None] | None = None
+        self._callback_ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.url = ""
@@ -94,6 +110,9 @@ class FakeTelegram:
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
+        if self._posting is not None:
+            self._posting.cancel()
+            await asyncio.gather(self._posting, return_exceptions=True)
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             async with self._changed:
@@ -104,8 +123,9 @@ class FakeTelegram:
     # --- what a test does -------------------------------------------------------------
     async def say(
         self, user_id: int, text: str, *, chat_id: int | None = None, name: str = "Ravi"
-    ) -> None:
-        """User `user_id` writes `text` in a private chat (or in group `chat_id` < 0)."""
+    ) -> int:
+        """User `user_id` writes `text` in a private chat (or in group `chat_id` < 0);
+        returns the message's id."""
         chat_id = chat_id if chat_id is not None else user_id
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
         if chat_id < 0:
@@ -121,6 +141,29 @@ class FakeTelegram:
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         await self._push({"message": message})
+        return int(message["message_id"])
+
+    async def press(self, user_id: int, chat_id: int, message_id: int, data: str) -> str:
+        """User `user_id` presses the inline button with `data` under a bot message;
+        returns the callback query's id (its answer: `callback_answer`)."""
+        sent = self.messages[(chat_id, message_id)]
+        query_id = f"cq{next(self._callback_ids)}"
+        query = {
+            "id": query_id,
+            "from": {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"},
+            "chat_instance": str(chat_id),
+            "message": message(sent),
+            "data": data,
+        }
+        await self._push({"callback_query": query})
+        return query_id
+
+    def callback_answer(self, query_id: str) -> str | None:
+        """The text the bot answered a button press with (None: not answered yet)."""
+        for call in self.called("answerCallbackQuery"):
+            if call.params.get("callback_query_id") == query_id:
+                return str(call.params.get("text"))
+        return None
 
     async def press_stop(self, user_id: int, draft_id: int) -> None:
         """The user presses Stop under a draft (Bot API `stopped_message_generation`)."""
@@ -169,18 +212,43 @@ class FakeTelegram:
         async with self._changed:
             self._updates.append({"update_id": next(self._update_ids), **update})
             self._changed.notify_all()
+        if self.webhook is not None and (self._posting is None or self._posting.done()):
+            self._posting = asyncio.create_task(self._post_updates())
+
+    async def _post_updates(self) -> None:
+        """Deliver pending updates to the webhook in order; one is confirmed by a 2xx."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            while self.webhook is not None and self._updates:
+                update = self._updates[0]
+                secret = str(self.webhook.get("secret_token") or "")
+                try:
+                    r = await http.post(
+                        str(self.webhook["url"]),
+                        json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+                    )
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                async with self._changed:
+                    self.webhook_statuses.append(status)
+                    if 200 <= status < 300 and self._updates and self._updates[0] is update:
+                        self._updates.pop(0)
+                    self._changed.notify_all()
+                if not 200 <= status < 300:
+                    await asyncio.sleep(0.2)  # Telegram retries a failed delivery later
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error(401, "Unauthorized")
         method = request.path_params["method"]
-        params = await _params(request)
+        params = await params_of(request)
         call = Call(method, params, time.monotonic())
         failure = self._take_failure(method)
         if failure is not None:
             call.status = failure.code
             await self._record(call)
-            return _error(failure.code, failure.description, failure.retry_after)
+            return error(failure.code, failure.description, failure.retry_after)
         handler = getattr(self, f"_m_{method.lower()}", None)
         if method.lower() != "getupdates":
             await self._record(call)
@@ -188,9 +256,9 @@ class FakeTelegram:
             return JSONResponse({"ok": True, "result": True})
         try:
             result = await handler(params)
-        except _ApiError as exc:
+        except ApiError as exc:
             call.status = exc.code
-            return _error(exc.code, exc.description)
+            return error(exc.code, exc.description)
         if method == "sendMessageDraft":
             self.drafts.append(call)
         return JSONResponse({"ok": True, "result": result})
@@ -210,7 +278,22 @@ class FakeTelegram:
     async def _m_getme(self, params: dict[str, Any]) -> Any:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Parley", "username": "parley_bot"}
 
+    async def _m_setwebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = dict(params)
+        if self._updates and (self._posting is None or self._posting.done()):
+            self._posting = asyncio.create_task(self._post_updates())
+        return True
+
+    async def _m_deletewebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
+        return True
+
+    async def _m_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        return True
+
     async def _m_getupdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         # Asking from `offset` confirms every update below it, as Telegram does.
@@ -226,99 +309,52 @@ class FakeTelegram:
 
     async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
-        text = _visible(params)
+        text = visible(params)
         if not 1 <= len(text) <= 4096:
-            raise _ApiError(400, "Bad Request: message text is empty or too long")
+            raise ApiError(400, "Bad Request: message text is empty or too long")
         sent = Sent(
-            chat_id, next(self._message_ids), text, params.get("parse_mode"), str(params["text"])
+            chat_id,
+            next(self._message_ids),
+            text,
+            params.get("parse_mode"),
+            str(params["text"]),
+            buttons(params),
         )
         sent.times.append(time.monotonic())
         async with self._changed:
             self.messages[(chat_id, sent.message_id)] = sent
             self._changed.notify_all()
-        return _message(sent)
+        return message(sent)
 
     async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
         key = (int(params["chat_id"]), int(params["message_id"]))
         sent = self.messages.get(key)
         if sent is None:
-            raise _ApiError(400, "Bad Request: message to edit not found")
-        text = _visible(params)
-        if text == sent.text and str(params["text"]) == sent.markup:
-            raise _ApiError(400, "Bad Request: message is not modified")
+            raise ApiError(400, "Bad Request: message to edit not found")
+        text = visible(params)
+        keyboard = buttons(params)  # an edit without reply_markup removes the buttons
+        if text == sent.text and str(params["text"]) == sent.markup and keyboard == sent.buttons:
+            raise ApiError(400, "Bad Request: message is not modified")
         if not 1 <= len(text) <= 4096:
-            raise _ApiError(400, "Bad Request: message text is empty or too long")
+            raise ApiError(400, "Bad Request: message text is empty or too long")
         async with self._changed:
             sent.text, sent.parse_mode = text, params.get("parse_mode")
             sent.markup = str(params["text"])
+            sent.buttons = keyboard
             sent.times.append(time.monotonic())
             self._changed.notify_all()
-        return _message(sent)
+        return message(sent)
 
     async def _m_sendmessagedraft(self, params: dict[str, Any]) -> Any:
         if int(params["chat_id"]) < 0:
-            raise _ApiError(400, "Bad Request: drafts can be sent to private chats only")
+            raise ApiError(400, "Bad Request: drafts can be sent to private chats only")
         if int(params["draft_id"]) == 0:
-            raise _ApiError(400, "Bad Request: draft_id must be non-zero")
+            raise ApiError(400, "Bad Request: draft_id must be non-zero")
         return True
 
     async def _m_deletemessage(self, params: dict[str, Any]) -> Any:
         sent = self.messages.get((int(params["chat_id"]), int(params["message_id"])))
         if sent is None:
-            raise _ApiError(400, "Bad Request: message to delete not found")
+            raise ApiError(400, "Bad Request: message to delete not found")
         sent.deleted = True
         return True
-
-
-class _ApiError(Exception):
-    def __init__(self, code: int, description: str) -> None:
-        self.code = code
-        self.description = description
-
-
-def _error(code: int, description: str, retry_after: int | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
-        body["description"] = f"Too Many Requests: retry after {retry_after}"
-    return JSONResponse(body, status_code=code)
-
-
-def _message(sent: Sent) -> dict[str, Any]:
-    return {
-        "message_id": sent.message_id,
-        "date": int(time.time()),
-        "chat": {"id": sent.chat_id, "type": "private" if sent.chat_id > 0 else "group"},
-        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Parley"},
-        "text": sent.text,
-    }
-
-
-async def _params(request: Request) -> dict[str, Any]:
-    """A method's parameters from a JSON, urlencoded or multipart body (or the query).
-    Form values that are JSON (objects, arrays, booleans) are decoded, as Telegram does."""
-    params: dict[str, Any] = dict(request.query_params)
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        params.update(await request.json())
-    elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form()
-        for key, value in form.items():
-            if isinstance(value, str):
-                params[key] = _decoded(value)
-    return params
-
-
-def _visible(params: dict[str, Any]) -> str:
-    """The text a user sees: HTML tags removed and entities decoded for parse_mode HTML."""
-    text = str(params["text"])
-    if params.get("parse_mode") == "HTML":
-        return html.unescape(re.sub(r"<[^>]+>", "", text))
-    return text
-
-
-def _decoded(value: str) -> Any:
-    if value[:1] in ("{", "[") or value in ("true", "false"):
-        with contextlib.suppress(ValueError):
-            return json.loads(value)
-    return value
