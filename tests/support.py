@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,3 +233,9 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - plain state, no event to await
             await asyncio.sleep(0.001)
+
+
+def stall_event_loop(seconds: float) -> None:
+    """Block the calling event loop for `seconds`, as a burst of CPU-bound work would: an
+    in-process server on the same loop really lags (tests of admission control)."""
+    time.sleep(seconds)
