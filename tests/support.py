@@ -8,7 +8,8 @@ import json
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,7 +236,22 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
             await asyncio.sleep(0.001)
 
 
-def stall_event_loop(seconds: float) -> None:
-    """Block the calling event loop for `seconds`, as a burst of CPU-bound work would: an
-    in-process server on the same loop really lags (tests of admission control)."""
-    time.sleep(seconds)
+@asynccontextmanager
+async def lagging_event_loop(stall: float = 0.3, gap: float = 0.01) -> AsyncIterator[None]:
+    """While inside, this event loop is saturated: it stalls `stall` seconds at a time and
+    runs everything else only in `gap`-second windows between stalls, as a worker drowning
+    in CPU-bound work would. An in-process server on the same loop really lags (tests of
+    admission control)."""
+    stop = asyncio.Event()
+
+    async def stall_repeatedly() -> None:
+        while not stop.is_set():
+            time.sleep(stall)  # noqa: ASYNC251 - the stimulus: the loop must not run
+            await asyncio.sleep(gap)
+
+    task = asyncio.create_task(stall_repeatedly())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
