@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     # Admission control (docs/decisions/0026): above this smoothed event-loop lag a worker
     # answers new `send` frames and message POSTs at once with `unavailable` and a
     # retry-after hint instead of queueing them. 0 turns it off (the lag is still measured).
-    admission_lag_ms: int = Field(default=250, ge=0, le=60_000)
+    admission_lag_ms: int = Field(default=50, ge=0, le=60_000)
 
     # Live quiz sessions and leaderboards (docs/decisions/0014).
     # The shortest question a session may set; tests lower it to keep timing tests fast.
