@@ -19,6 +19,7 @@ from app.settings import Settings, get_settings
 from broker import Broker
 from broker.memory import MemoryBroker
 from broker.redis import RedisBroker
+from domain.admission import Admission
 from domain.bot.config import BotConfig
 from domain.bot.openai_provider import OpenAIProvider
 from domain.bot.service import BotService
@@ -131,6 +132,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     bot_service = BotService(sessions, broker, bot_config(settings), spawn, model)
     sweeper = spawn(every(settings.bot_sweep_seconds, bot_service.sweep), name="bot-sweeper")
     await study.runner.start()
+    admission = Admission.with_bound(settings.admission_bound)
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -140,9 +142,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         passwords=passwords(settings),
         bot=bot_service,
         study=study,
+        admission=admission,
     )
     app.state.hub = hub
-    telemetry = Telemetry(hub, engine, settings.presence_ttl_seconds)
+    telemetry = Telemetry(hub, engine, settings.presence_ttl_seconds, admission.lag)
     await telemetry.start()
     try:
         yield

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     presence_ttl_seconds: int = Field(default=20, ge=2, le=24)
     sse_keepalive_seconds: int = Field(default=15, ge=1, le=15)
     message_max_chars: int = 4000
+    # Admission control (docs/decisions/0026): above this smoothed event-loop lag a worker
+    # answers new `send` frames and message POSTs at once with `unavailable` and a
+    # retry-after hint instead of queueing them. 0 turns it off (the lag is still measured).
+    admission_lag_ms: int = Field(default=50, ge=0, le=60_000)
 
     # Live quiz sessions and leaderboards (docs/decisions/0014).
     # The shortest question a session may set; tests lower it to keep timing tests fast.
@@ -132,6 +136,11 @@ class Settings(BaseSettings):
     bot_context_messages: int = Field(default=20, ge=1)
     bot_context_chars: int = Field(default=8000, ge=100)
     bot_offline_pace_ms: tuple[int, int] = (30, 60)
+
+    @property
+    def admission_bound(self) -> float | None:
+        """The admission bound in seconds, or None when admission control is off."""
+        return self.admission_lag_ms / 1000 if self.admission_lag_ms else None
 
     @property
     def llm_configured(self) -> bool:

@@ -100,6 +100,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also measure Parley with uvicorn's own WebSocket protocol (the ASGI send "
         "path), for a before/after of the prepared-frame write path in the same run",
     )
+    p.add_argument(
+        "--admission-lag-ms",
+        type=int,
+        help="the servers' PARLEY_ADMISSION_LAG_MS (admission control; 0: off); default: "
+        "the server's own default",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--label", default="", help="a note for the history table")
     args = p.parse_args(argv)
@@ -355,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"backing: {backing.source}")
             migrate(Settings(database_url=backing.database_url, redis_url=backing.redis_url))
             env = server_env(backing, f"bench-{run_id}", secrets.token_urlsafe(48))
+            if args.admission_lag_ms is not None:
+                env["PARLEY_ADMISSION_LAG_MS"] = str(args.admission_lag_ms)
             world, record["fanout"] = fanout(stack, args, env, run_id)
             record["peers"] = {}
             if args.asgi_too:

@@ -142,7 +142,7 @@ class ParleyClient(Link):
         elif (retry := self._outbox.refused(ref, error)) is not None:
             log.info("send refused; retrying", extra={"code": code, "ref": ref})
             retry.waiting, retry.sent_on = True, -1
-            self._spawn(self._retry_send(retry))
+            self._spawn(self._retry_send(retry, error.retry_after))
         else:
             log.info("error for a request no longer pending", extra={"code": code})
 
@@ -162,8 +162,8 @@ class ParleyClient(Link):
         await asyncio.sleep(sub.retry.next())
         await self._send_subscribe(sub)
 
-    async def _retry_send(self, pending: PendingSend) -> None:
-        await asyncio.sleep(pending.backoff.next())
+    async def _retry_send(self, pending: PendingSend, hint: float | None) -> None:
+        await asyncio.sleep(pending.retry_delay(hint))
         pending.waiting = False
         await self._transmit(pending)
 

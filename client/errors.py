@@ -33,6 +33,9 @@ class ErrorCode(StrEnum):
 # Everything else is an answer about the request itself and is raised to the caller;
 # `internal` included, since repeating a request that hit a server bug rarely helps.
 RETRYABLE: frozenset[str] = frozenset({ErrorCode.unavailable, ErrorCode.rate_limited})
+# A server's retry-after hint is honoured up to this many seconds: a bogus huge one must
+# not park a send for hours.
+MAX_RETRY_AFTER = 60.0
 
 
 class ParleyError(Exception):
@@ -46,20 +49,37 @@ class ProtocolError(ParleyError):
     frame's optional structured detail, as JSON.
     """
 
-    def __init__(self, code: str, message: str, details: object = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: object = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.details = details
+        # The server's hint (seconds) of when the same request may succeed: an overloaded
+        # worker's `unavailable` carries one (docs/protocol.md §5). None when absent.
+        self.retry_after = retry_after
 
     @classmethod
     def from_frame(cls, frame: Mapping[str, object]) -> ProtocolError:
         """From an `error` frame (or a REST error body's `error` object)."""
-        return cls(str(frame.get("code")), str(frame.get("message")), frame.get("details"))
+        return cls(
+            str(frame.get("code")),
+            str(frame.get("message")),
+            frame.get("details"),
+            _hint(frame.get("retry_after")),
+        )
 
     @property
     def retryable(self) -> bool:
         return self.code in RETRYABLE
+
+
+def _hint(value: object) -> float | None:
+    """A usable retry-after hint in seconds (capped), or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return min(float(value), MAX_RETRY_AFTER)
 
 
 class ConnectionLost(ParleyError):

@@ -3,7 +3,8 @@
 Every send carries a client id (generated when the caller gives none), which makes it
 idempotent on the server: the same frame sent twice is stored once and acked with the
 first `seq`. That is what lets the client resend everything unacked after a reconnect, and
-retry `unavailable`/`rate_limited`, without ever storing a message twice.
+retry `unavailable`/`rate_limited`, without ever storing a message twice. A refusal that
+carries a retry-after hint (admission control) is retried no sooner than the hint.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class PendingSend:
     errors: int = 0
     waiting: bool = False  # a retry after a refusal is scheduled
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=10.0))
+
+    def retry_delay(self, hint: float | None) -> float:
+        """How long to wait before resending after a retryable refusal: the backoff's
+        jittered delay, on top of the server's retry-after `hint` when it gave one (an
+        overloaded worker asks for at least that long; the jitter keeps the clients it
+        refused from all coming back in the same instant)."""
+        return (hint or 0.0) + self.backoff.next()
 
     def frame(self) -> dict[str, object]:
         return {

@@ -29,6 +29,9 @@ class DomainError(Exception):
     """A refusal the client can understand: a code, a human message, optional details."""
 
     code: ErrorCode = ErrorCode.internal
+    # Seconds after which the same request may succeed; set by refusals that know it
+    # (admission control, domain/admission.py). Sent as `retry_after` / `Retry-After`.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)

@@ -102,6 +102,18 @@ LOOP_LAG = Histogram(
     "How late the event loop ran a timer that should have fired on time.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
 )
+LOOP_LAG_SMOOTHED = Gauge(
+    "parley_event_loop_lag_smoothed_seconds",
+    "The worker's smoothed event-loop lag, the signal admission control compares with "
+    "PARLEY_ADMISSION_LAG_MS (sampled); the highest of any worker.",
+    multiprocess_mode="livemax",
+)
+OVERLOAD_REFUSED = Counter(
+    "parley_overload_refusals_total",
+    "New writes refused by admission control (`unavailable` with a retry-after hint), "
+    "by transport (ws, rest).",
+    ["transport"],
+)
 DB_POOL_IN_USE = Gauge(
     "parley_db_pool_in_use",
     "PostgreSQL connections checked out of the pool.",
@@ -186,6 +198,7 @@ class _Bound:
 _published = _Bound(EVENTS_PUBLISHED)
 _delivered = _Bound(FRAMES_DELIVERED)
 _refused = _Bound(ADMISSION_REFUSED)
+_overloaded = {t: OVERLOAD_REFUSED.labels(t) for t in ("ws", "rest")}
 OVERFLOW_CLOSE = OVERFLOW.labels("close")
 OVERFLOW_DROP = OVERFLOW.labels("drop")
 OVERFLOW_REPLACE = OVERFLOW.labels("replace")
@@ -235,6 +248,11 @@ def flush() -> None:
 def refused(code: str) -> None:
     """A connection or frame refused with protocol error `code`."""
     _refused[code].inc()
+
+
+def overload_refused(transport: str) -> None:
+    """A new write refused by admission control on `transport` (`ws` or `rest`)."""
+    _overloaded[transport].inc()
 
 
 class LlmStream:

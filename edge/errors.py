@@ -76,7 +76,8 @@ _DESCRIPTIONS = {
     413: "`too_large`: a value is over its documented limit.",
     422: "`invalid`: a parameter or field is missing, malformed or out of range.",
     429: "`rate_limited`: slow down.",
-    503: "`unavailable`: PostgreSQL or Redis is down; nothing was stored. See `Retry-After`.",
+    503: "`unavailable`: PostgreSQL or Redis is down, or the server is overloaded (admission "
+    "control); nothing was stored. Retry after `Retry-After` seconds.",
 }
 
 
@@ -94,14 +95,19 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _respond(
-    code: ErrorCode, message: str, details: Any = None, *, status: int | None = None
+    code: ErrorCode,
+    message: str,
+    details: Any = None,
+    *,
+    status: int | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details))
     headers: dict[str, str] = {}
     if code is ErrorCode.unauthorized:
         headers["WWW-Authenticate"] = "Bearer"
     if code is ErrorCode.unavailable:
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        headers["Retry-After"] = str(retry_after or RETRY_AFTER_SECONDS)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=status or STATUS[code], headers=headers
     )
@@ -109,7 +115,7 @@ def _respond(
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return _respond(exc.code, exc.message, exc.details)
+    return _respond(exc.code, exc.message, exc.details, retry_after=exc.retry_after)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from app.settings import Settings
 from broker import Broker
+from domain.admission import Admission
 from domain.bot.service import BotService
 from domain.notifications import Notifier
 from domain.security import Passwords, TokenCodec
@@ -32,6 +33,8 @@ class Services:
     passwords: Passwords
     bot: BotService
     study: Study | None = None  # quiz session runner and board publisher
+    # Admission control for new writes (domain/admission.py); None admits everything.
+    admission: Admission | None = None
 
     @property
     def notifier(self) -> Notifier:

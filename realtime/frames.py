@@ -393,6 +393,9 @@ class ErrorFrame(_ServerFrame):
     code: ErrorCode
     message: str
     details: Any = None
+    # v1.2: seconds to wait before retrying (admission control's `unavailable`); absent
+    # otherwise, so clients that do not know it see the same frame as before.
+    retry_after: int | None = None
 
 
 ServerFrame = (

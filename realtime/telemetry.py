@@ -1,5 +1,5 @@
 """This worker's sampled state: gauges for /metrics, its heartbeat for the cluster view,
-and the event-loop lag probe.
+and the event-loop lag probe (domain/admission.py `LoopLag`, which admission control reads).
 
 Sampling (every `period` seconds) walks the hub's connections and channels once, so no hot
 path pays for a gauge: a connection opening or a subscription moving costs nothing here.
@@ -18,19 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from domain import metrics, nodes
+from domain.admission import LoopLag
 from domain.tasks import every, spawn
 from realtime.hub import Hub
 
 log = logging.getLogger("parley.telemetry")
 
-LOOP_PROBE_SECONDS = 0.25
-
 
 class Telemetry:
     """Samples the hub into gauges and heartbeats it; `start()` then `close()`."""
 
-    def __init__(self, hub: Hub, engine: AsyncEngine, ttl: float) -> None:
+    def __init__(
+        self, hub: Hub, engine: AsyncEngine, ttl: float, lag: LoopLag | None = None
+    ) -> None:
         self.hub = hub
+        self.lag = lag or LoopLag()
         self.engine = engine
         self.ttl = ttl
         self.period = ttl / 4
@@ -43,7 +45,7 @@ class Telemetry:
         await self.tick()
         self._tasks = [
             spawn(every(self.period, self.tick), name="telemetry"),
-            spawn(self._probe_loop(), name="telemetry-loop-lag"),
+            spawn(self.lag.run(), name="telemetry-loop-lag"),
         ]
 
     async def close(self) -> None:
@@ -97,15 +99,8 @@ class Telemetry:
         for kind in self._kinds:  # a kind with nothing left reads 0, not its last value
             metrics.SUBSCRIPTIONS.labels(kind).set(subs[kind])
             metrics.CHANNELS.labels(kind).set(chans[kind])
+        metrics.LOOP_LAG_SMOOTHED.set(self.lag.smoothed)
         pool = self.engine.pool
         if isinstance(pool, QueuePool):
             metrics.DB_POOL_IN_USE.set(pool.checkedout())
             metrics.DB_POOL_SIZE.set(pool.checkedin() + pool.checkedout())
-
-    async def _probe_loop(self) -> None:
-        """Sleep a fixed time and record how much later than asked the loop woke us."""
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(LOOP_PROBE_SECONDS)
-            metrics.LOOP_LAG.observe(max(0.0, loop.time() - before - LOOP_PROBE_SECONDS))

@@ -154,9 +154,18 @@ class WsSession:
         self.conn.offer(dump(frame))
 
     def refuse(
-        self, code: ErrorCode, message: str, ref: str | None, details: object = None
+        self,
+        code: ErrorCode,
+        message: str,
+        ref: str | None,
+        details: object = None,
+        retry_after: int | None = None,
     ) -> None:
-        self.send_error(ErrorFrame(ref=ref, code=code, message=message, details=details))
+        self.send_error(
+            ErrorFrame(
+                ref=ref, code=code, message=message, details=details, retry_after=retry_after
+            )
+        )
 
     def send_error(self, frame: ErrorFrame) -> None:
         try:
@@ -164,7 +173,9 @@ class WsSession:
         except (ValueError, PydanticSerializationError):
             # Something in it cannot be encoded: an answer without the extras still tells
             # the client what happened; no answer at all would leave it waiting.
-            self.reply(ErrorFrame(code=frame.code, message=frame.message))
+            self.reply(
+                ErrorFrame(code=frame.code, message=frame.message, retry_after=frame.retry_after)
+            )
 
     async def receive_loop(self) -> None:
         """Until the client goes, the core closes, or a handler closed the connection."""
@@ -207,7 +218,7 @@ class WsSession:
             self.refuse(exc.code, exc.message, exc.ref, exc.details)
             return
         if isinstance(exc, DomainError):
-            self.refuse(exc.code, exc.message, frame.ref, exc.details)
+            self.refuse(exc.code, exc.message, frame.ref, exc.details, exc.retry_after)
             return
         kind = getattr(frame, "type", None)
         extra = {"conn": self.conn.id, "frame": kind, "error": type(exc).__name__}
@@ -255,6 +266,10 @@ async def unsubscribe(session: WsSession, frame: UnsubscribeFrame) -> None:
 
 @handles(SendFrame)
 async def send(session: WsSession, frame: SendFrame) -> None:
+    # Admission first: an overloaded worker answers at once (`unavailable` + retry_after)
+    # rather than acking 20 s later; nothing is stored, the client retries the same id.
+    if (admission := session.services.admission) is not None:
+        admission.check("ws")
     # Through the bot service: a bot conversation's send also starts the bot's answer.
     posted = await session.services.bot.post_message(
         session.conn.user,

@@ -6,6 +6,10 @@ parameters, and only then runs the endpoint: an authentication dependency alone 
 an anonymous caller learn 400/422 (how its request would have been validated) instead of
 401. `AuthFirstRoute` closes that: a route whose dependencies include `get_auth` resolves
 the bearer token before its request is parsed, and `get_auth` then reads the result.
+
+A write route that admission control guards (`dependencies=[Admitted]`, domain/admission.py)
+is checked before even that: an overloaded worker answers 503 `unavailable` with
+`Retry-After` without spending a database round trip on the token.
 """
 
 from __future__ import annotations
@@ -74,8 +78,23 @@ async def get_current_user(auth: Auth) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def admit_write(request: Request) -> None:
+    """Refuse a new write at once (`Overloaded`, 503) while this worker is overloaded."""
+    admission = services_of(request).admission
+    if admission is not None:
+        admission.check("rest")
+
+
+# On a route's `dependencies=[...]`: AuthFirstRoute checks it before authenticating.
+Admitted = Depends(admit_write)
+
+
+def _needs(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _needs(d, call) for d in dependant.dependencies)
+
+
 def _needs_auth(dependant: Dependant) -> bool:
-    return any(d.call is get_auth or _needs_auth(d) for d in dependant.dependencies)
+    return _needs(dependant, get_auth)
 
 
 class AuthFirstRoute(APIRoute):
@@ -85,8 +104,11 @@ class AuthFirstRoute(APIRoute):
         handler = super().get_route_handler()
         if not _needs_auth(self.dependant):
             return handler
+        admitted = _needs(self.dependant, admit_write)
 
         async def authenticate_then_handle(request: Request) -> Response:
+            if admitted:
+                await admit_write(request)
             setattr(request.state, _AUTH_STATE, await authenticate(request))
             return await handler(request)
 

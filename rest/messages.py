@@ -12,7 +12,7 @@ from domain.events import MessageEvent, UserRef
 from edge.errors import error_responses
 from edge.params import IdPath, SeqAfter, SeqBefore
 from edge.services import ServicesDep
-from rest.deps import AuthFirstRoute, CurrentUser, SessionDep
+from rest.deps import Admitted, AuthFirstRoute, CurrentUser, SessionDep
 from rest.schemas.rooms import BotMessageOut, MessageIn, MessageOut, MessagePage
 
 router = APIRouter(
@@ -67,6 +67,8 @@ async def history(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=MessageOut,
+    # Admission control (docs/decisions/0026): 503 + Retry-After at once when overloaded.
+    dependencies=[Admitted],
     responses={
         200: {"model": MessageOut, "description": "A retry: the message stored the first time."},
         **error_responses(400, 401, 403, 404, 409, 413),

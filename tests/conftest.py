@@ -83,6 +83,10 @@ def make_settings(backing: Backing, prefix: str, data_dir: Path, **overrides: ob
         # The bot answers offline unless a test points it at its own fake model server.
         "openai_api_key": None,
         "openai_base_url": None,
+        # Admission control off: in-process servers share pytest's loop on a busy machine,
+        # and a 50 ms lag there is the test runner's, not the server's. Its own tests
+        # (tests/**/test_admission.py) turn it on.
+        "admission_lag_ms": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

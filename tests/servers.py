@@ -221,6 +221,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "PARLEY_QUIZ_LEASE_SECONDS": str(settings.quiz_lease_seconds),
             "PARLEY_QUIZ_CHECK_SECONDS": str(settings.quiz_check_seconds),
             "PARLEY_BOARD_WINDOW_SECONDS": str(settings.board_window_seconds),
+            "PARLEY_ADMISSION_LAG_MS": str(settings.admission_lag_ms),
         }
     )
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"):

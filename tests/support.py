@@ -6,8 +6,10 @@ import asyncio
 import itertools
 import json
 import secrets
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,3 +234,24 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - plain state, no event to await
             await asyncio.sleep(0.001)
+
+
+@asynccontextmanager
+async def lagging_event_loop(stall: float = 0.3, gap: float = 0.01) -> AsyncIterator[None]:
+    """While inside, this event loop is saturated: it stalls `stall` seconds at a time and
+    runs everything else only in `gap`-second windows between stalls, as a worker drowning
+    in CPU-bound work would. An in-process server on the same loop really lags (tests of
+    admission control)."""
+    stop = asyncio.Event()
+
+    async def stall_repeatedly() -> None:
+        while not stop.is_set():
+            time.sleep(stall)  # noqa: ASYNC251 - the stimulus: the loop must not run
+            await asyncio.sleep(gap)
+
+    task = asyncio.create_task(stall_repeatedly())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
