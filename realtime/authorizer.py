@@ -13,9 +13,10 @@ authorized one by one, as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.tasks import spawn
 from realtime.channels import ChannelKind
@@ -27,7 +28,7 @@ Waiter = tuple[int, int, "asyncio.Future[str | None]"]
 
 
 class Authorizer:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> None:
         self._sessions = sessions
         self._waiting: dict[str, list[Waiter]] = {}  # by kind name
         self._running: set[str] = set()  # kinds with a batch loop going
