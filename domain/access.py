@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, Forbidden, NotFound
@@ -48,10 +48,16 @@ async def member_roles(
     """`require_member` for many (room id, user id) pairs in one query: each pair's role,
     or the NotFound / Forbidden that `require_member` would raise for it."""
     rooms = sorted({room for room, _ in pairs})
-    users = sorted({user for _, user in pairs})
+    wanted = sorted(set(pairs))
+    # At most one row per asked pair (primary-key probes), plus one per room nobody in
+    # the batch belongs to: never the rooms' whole member lists.
     rows = await session.execute(
         select(Room.id, Membership.user_id, Membership.role)
-        .outerjoin(Membership, (Membership.room_id == Room.id) & Membership.user_id.in_(users))
+        .outerjoin(
+            Membership,
+            (Membership.room_id == Room.id)
+            & tuple_(Membership.room_id, Membership.user_id).in_(wanted),
+        )
         .where(Room.id.in_(rooms))
     )
     found: set[int] = set()
