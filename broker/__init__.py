@@ -9,6 +9,7 @@ from broker.base import Broker, MessageHandler, PubSub, ReconnectHandler
 from broker.stores import (
     KeyStore,
     PresenceEntry,
+    PresencePage,
     PresenceStore,
     SortedSetStore,
     StreamStore,
@@ -20,6 +21,7 @@ __all__ = [
     "KeyStore",
     "MessageHandler",
     "PresenceEntry",
+    "PresencePage",
     "PresenceStore",
     "PubSub",
     "ReconnectHandler",

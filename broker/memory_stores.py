@@ -6,6 +6,7 @@ tests/broker/ run against both.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import time
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from broker.stores import (
     KeyStore,
     PresenceEntry,
+    PresencePage,
     PresenceStore,
     SortedSetStore,
     StreamStore,
@@ -23,6 +25,9 @@ from broker.stores import (
 class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
     def __init__(self) -> None:
         self._presence: dict[str, dict[str, float]] = {}
+        # As in Redis (0027): each user's own entries, and the users announced online.
+        self._presence_mine: dict[str, dict[int, dict[str, float]]] = {}
+        self._presence_users: dict[str, dict[int, str]] = {}
         self._keys: dict[str, tuple[str, float]] = {}
         self._sorted: dict[str, dict[str, float]] = {}
         # Tallied sets: watermark, and the applied changes above it.
@@ -33,19 +38,29 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._stream_ids = itertools.count(1)
 
     # --- presence -----------------------------------------------------------------------------
-    def _live_of_user(self, channel: str, user_id: int, now: float, except_: str = "") -> int:
-        prefix = f"{user_id}|"
-        return sum(
-            1
-            for m, exp in self._presence.get(channel, {}).items()
-            if exp > now and m != except_ and m.startswith(prefix)
-        )
+    def _mine(self, channel: str, user_id: int) -> dict[str, float]:
+        return self._presence_mine.setdefault(channel, {}).setdefault(user_id, {})
+
+    def _live_of_user(self, channel: str, user_id: int, now: float) -> int:
+        mine = self._presence_mine.get(channel, {}).get(user_id, {})
+        return sum(1 for exp in mine.values() if exp > now)
+
+    def _drop_mine(self, channel: str, user_id: int, member: str) -> None:
+        mine = self._presence_mine.get(channel, {})
+        entries = mine.get(user_id, {})
+        entries.pop(member, None)
+        if not entries:
+            mine.pop(user_id, None)
 
     async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
         now = time.time()
         member = entry.member()
         self._presence.setdefault(channel, {})[member] = now + ttl
-        return self._live_of_user(channel, entry.user_id, now, member) == 0
+        self._mine(channel, entry.user_id)[member] = now + ttl
+        if self._live_of_user(channel, entry.user_id, now) > 1:
+            return False
+        self._presence_users.setdefault(channel, {})[entry.user_id] = entry.name
+        return True
 
     async def presence_refresh(self, entries: list[tuple[str, PresenceEntry]], ttl: float) -> None:
         expiry = time.time() + ttl
@@ -53,11 +68,31 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
             members = self._presence.get(channel, {})
             if entry.member() in members:
                 members[entry.member()] = expiry
+                self._mine(channel, entry.user_id)[entry.member()] = expiry
 
     async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
         if self._presence.get(channel, {}).pop(entry.member(), None) is None:
             return False
-        return self._live_of_user(channel, entry.user_id, time.time()) == 0
+        self._drop_mine(channel, entry.user_id, entry.member())
+        if self._live_of_user(channel, entry.user_id, time.time()) > 0:
+            return False
+        self._presence_users.get(channel, {}).pop(entry.user_id, None)
+        return True
+
+    async def presence_page(self, channel: str, limit: int) -> PresencePage:
+        users = self._presence_users.get(channel, {})
+        now = time.time()
+        live = []
+        if limit > 0:
+            for uid in heapq.nsmallest(2 * limit, users):
+                if self._live_of_user(channel, uid, now) > 0:
+                    live.append((uid, users[uid]))
+                    if len(live) == limit:
+                        break
+        return PresencePage(users=live, total=len(users))
+
+    async def presence_online(self, channel: str, user_id: int) -> bool:
+        return self._live_of_user(channel, user_id, time.time()) > 0
 
     async def presence_list(self, channel: str) -> list[PresenceEntry]:
         now = time.time()
@@ -75,7 +110,10 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         for m in expired:
             del members[m]
             entry = PresenceEntry.parse(m)
-            if self._live_of_user(channel, entry.user_id, now) == 0:
+            self._drop_mine(channel, entry.user_id, m)
+            if self._live_of_user(channel, entry.user_id, now) > 0:
+                continue
+            if self._presence_users.get(channel, {}).pop(entry.user_id, None) is not None:
                 gone.append(entry)
         return gone
 

@@ -12,53 +12,78 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return redis.call('PUBLISH', ARGV[1], ARGV[2])
 """
 
-# Presence sets are zsets: member "<uid>|<node>|<conn>|<name>", score = expiry (unix s).
-# A helper counts the live members of one user.
-_COUNT_USER = """
-local function live_of_user(key, prefix, now, except)
-  local n = 0
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. now, '+inf')) do
-    if m ~= except and string.sub(m, 1, string.len(prefix)) == prefix then n = n + 1 end
-  end
-  return n
-end
-"""
+# Presence (0027): per channel, three kinds of keys, each expiring a day after last use.
+# - the entries zset: member "<uid>|<node>|<conn>|<name>", score = expiry (unix s), for
+#   listing and sweeping;
+# - per user of the channel, a zset of that user's own entries (same members and scores), so
+#   "is this the user's first / last live entry" is one ZCOUNT, not a scan of the channel;
+# - the users zset: member "<uid>|<name>", score = uid: who was announced online (a `join`
+#   and no `leave` yet), for the first-K snapshot and the count.
+# A subscribe or unsubscribe is O(log n) in the channel's size.
+_PRESENCE_DAY = 86400
 
-# KEYS[1] presence zset; ARGV: member, expiry, now, user prefix "<uid>|"; -> 1 if first
-PRESENCE_ADD = (
-    _COUNT_USER
-    + """
+# KEYS[1] entries, KEYS[2] the user's entries, KEYS[3] users; ARGV: member, expiry, now, uid,
+# name -> 1 if the user had no other live entry (first)
+PRESENCE_ADD = f"""
 redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
-redis.call('EXPIRE', KEYS[1], 86400)
-if live_of_user(KEYS[1], ARGV[4], ARGV[3], ARGV[1]) == 0 then return 1 end
-return 0
+redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], {_PRESENCE_DAY})
+redis.call('EXPIRE', KEYS[2], {_PRESENCE_DAY})
+redis.call('EXPIRE', KEYS[3], {_PRESENCE_DAY})
+local others = redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[3], '+inf') - 1
+if others > 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], ARGV[4], ARGV[4])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), ARGV[4] .. '|' .. ARGV[5])
+return 1
 """
-)
 
-# KEYS[1] presence zset; ARGV: member, now, user prefix; -> 1 if it was the user's last
-PRESENCE_REMOVE = (
-    _COUNT_USER
-    + """
+# KEYS[1] entries, KEYS[2] the user's entries, KEYS[3] users; ARGV: member, now, uid
+# -> 1 if it was the user's last live entry
+PRESENCE_REMOVE = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-if live_of_user(KEYS[1], ARGV[3], ARGV[2], '') == 0 then return 1 end
-return 0
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[2], '+inf') > 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], ARGV[3], ARGV[3])
+return 1
 """
-)
 
-# KEYS[1] presence zset; ARGV: now -> expired members whose user has no live member left
-PRESENCE_SWEEP = (
-    _COUNT_USER
-    + """
+# KEYS[1] entries, KEYS[2] users; ARGV: now, the users' entries key prefix (+ uid)
+# -> expired members whose user has no live entry left, one per user still announced.
+# The per-user keys are derived here (standalone Redis; under Cluster they would need a
+# hash tag shared with KEYS[1]).
+PRESENCE_SWEEP = """
 local gone = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
   if redis.call('ZREM', KEYS[1], m) == 1 then
-    local prefix = string.match(m, '^[^|]*|')
-    if live_of_user(KEYS[1], prefix, ARGV[1], '') == 0 then table.insert(gone, m) end
+    local uid = string.match(m, '^[^|]*')
+    local mine = ARGV[2] .. uid
+    redis.call('ZREM', mine, m)
+    if redis.call('ZCOUNT', mine, '(' .. ARGV[1], '+inf') == 0
+       and redis.call('ZREMRANGEBYSCORE', KEYS[2], uid, uid) > 0 then
+      table.insert(gone, m)
+    end
   end
 end
 return gone
 """
-)
+
+# KEYS[1] users; ARGV: now, limit, the users' entries key prefix (+ uid)
+# -> {total, "<uid>|<name>", ...}: up to `limit` users with a live entry, lowest ids first.
+# Users whose entries all expired (not swept yet) are skipped; at most 2 * limit are looked
+# at, so the work is bounded whatever the channel's size.
+PRESENCE_PAGE = """
+local out = {redis.call('ZCARD', KEYS[1])}
+local limit = tonumber(ARGV[2])
+if limit <= 0 then return out end
+for _, u in ipairs(redis.call('ZRANGE', KEYS[1], 0, 2 * limit - 1)) do
+  local uid = string.match(u, '^[^|]*')
+  if redis.call('ZCOUNT', ARGV[3] .. uid, '(' .. ARGV[1], '+inf') > 0 then
+    table.insert(out, u)
+    if #out > limit then break end
+  end
+end
+return out
+"""
 
 # A fixed-window counter: the first count starts the window (PEXPIRE NX needs Redis 7; the
 # embedded Redis is 6.2). KEYS[1] counter; ARGV: window in ms. Returns the new count.

@@ -16,6 +16,7 @@ from broker import redis_lua
 from broker.stores import (
     KeyStore,
     PresenceEntry,
+    PresencePage,
     PresenceStore,
     SortedSetStore,
     StreamStore,
@@ -33,17 +34,29 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._presence_add = self._redis.register_script(redis_lua.PRESENCE_ADD)
         self._presence_remove = self._redis.register_script(redis_lua.PRESENCE_REMOVE)
         self._presence_sweep = self._redis.register_script(redis_lua.PRESENCE_SWEEP)
+        self._presence_page = self._redis.register_script(redis_lua.PRESENCE_PAGE)
         self._count_in_window = self._redis.register_script(redis_lua.COUNT_IN_WINDOW)
         self._tally_apply = self._redis.register_script(redis_lua.TALLY_APPLY)
         self._tally_replace = self._redis.register_script(redis_lua.TALLY_REPLACE)
         self._tally_watermark = self._redis.register_script(redis_lua.TALLY_WATERMARK)
 
     # --- presence -----------------------------------------------------------------------------
+    def _presence_keys(self, channel: str, user_id: int) -> list[str]:
+        return [
+            self._key("presence", channel),
+            self._presence_mine(channel) + str(user_id),
+            self._key("presence-users", channel),
+        ]
+
+    def _presence_mine(self, channel: str) -> str:
+        """The prefix of the per-user entry keys (the user id follows)."""
+        return self._key("presence-user", channel) + ":"
+
     async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
         now = time.time()
         first = await self._presence_add(
-            keys=[self._key("presence", channel)],
-            args=[entry.member(), now + ttl, now, f"{entry.user_id}|"],
+            keys=self._presence_keys(channel, entry.user_id),
+            args=[entry.member(), now + ttl, now, entry.user_id, entry.name],
         )
         return bool(first)
 
@@ -54,13 +67,14 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         async with self._redis.pipeline(transaction=False) as pipe:
             for channel, entry in entries:
                 # XX: never resurrect an entry someone already swept as gone.
-                pipe.zadd(self._key("presence", channel), {entry.member(): expiry}, xx=True)
+                for key in self._presence_keys(channel, entry.user_id)[:2]:
+                    pipe.zadd(key, {entry.member(): expiry}, xx=True)
             await pipe.execute()
 
     async def presence_remove(self, channel: str, entry: PresenceEntry) -> bool:
         last = await self._presence_remove(
-            keys=[self._key("presence", channel)],
-            args=[entry.member(), time.time(), f"{entry.user_id}|"],
+            keys=self._presence_keys(channel, entry.user_id),
+            args=[entry.member(), time.time(), entry.user_id],
         )
         return bool(last)
 
@@ -70,8 +84,26 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         )
         return [PresenceEntry.parse(as_bytes(m).decode()) for m in members]
 
+    async def presence_page(self, channel: str, limit: int) -> PresencePage:
+        found = await self._presence_page(
+            keys=[self._key("presence-users", channel)],
+            args=[time.time(), limit, self._presence_mine(channel)],
+        )
+        users = []
+        for raw in found[1:]:
+            uid, name = as_bytes(raw).decode().split("|", 1)
+            users.append((int(uid), name))
+        return PresencePage(users=users, total=int(found[0]))
+
+    async def presence_online(self, channel: str, user_id: int) -> bool:
+        key = self._presence_mine(channel) + str(user_id)
+        return int(await self._redis.zcount(key, f"({time.time()}", "+inf")) > 0
+
     async def presence_sweep(self, channel: str) -> list[PresenceEntry]:
-        gone = await self._presence_sweep(keys=[self._key("presence", channel)], args=[time.time()])
+        gone = await self._presence_sweep(
+            keys=[self._key("presence", channel), self._key("presence-users", channel)],
+            args=[time.time(), self._presence_mine(channel)],
+        )
         return [PresenceEntry.parse(as_bytes(m).decode()) for m in gone]
 
     # --- keys -----------------------------------------------------------------------------------

@@ -35,8 +35,21 @@ class PresenceEntry:
         return cls(int(user_id), name, node, conn_id)
 
 
+@dataclass(frozen=True, slots=True)
+class PresencePage:
+    """The first users online in a channel (lowest ids first) and how many there are."""
+
+    users: list[tuple[int, str]]  # (user id, name), sorted by id
+    total: int  # users online; may briefly count a user whose entries expired unswept
+
+
 class PresenceStore(ABC):
-    """Who is connected to a channel, on any worker, with expiry for crashed workers."""
+    """Who is connected to a channel, on any worker, with expiry for crashed workers.
+
+    Every operation a subscribe or unsubscribe makes costs O(log n) broker work for a
+    channel of n entries (a user's own entries are indexed apart, 0027); only
+    `presence_list` and `presence_sweep` read all of the channel's (or its expired) entries.
+    """
 
     @abstractmethod
     async def presence_add(self, channel: str, entry: PresenceEntry, ttl: float) -> bool:
@@ -52,7 +65,17 @@ class PresenceStore(ABC):
 
     @abstractmethod
     async def presence_list(self, channel: str) -> list[PresenceEntry]:
-        """Live entries (expired ones excluded)."""
+        """Live entries (expired ones excluded). O(n): not for a per-subscribe path."""
+
+    @abstractmethod
+    async def presence_page(self, channel: str, limit: int) -> PresencePage:
+        """Up to `limit` users with a live entry, lowest ids first, and the number of users
+        online (those announced and not yet gone: it can include, until the next sweep, a
+        user whose entries all expired). Costs O(limit + log n), not O(n)."""
+
+    @abstractmethod
+    async def presence_online(self, channel: str, user_id: int) -> bool:
+        """Whether the user has a live entry in the channel. O(log n)."""
 
     @abstractmethod
     async def presence_sweep(self, channel: str) -> list[PresenceEntry]:

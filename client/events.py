@@ -93,10 +93,13 @@ class TypingEvent(_ChannelEvent):
 
 
 class PresenceEvent(_ChannelEvent):
-    """Everyone subscribed to the channel; sent after each (re)subscribe."""
+    """Who is subscribed to the channel; sent after each (re)subscribe. `online` holds at
+    most the first 100 users by id; `count` (v1.2; None from an older server) is how many
+    are online in all."""
 
     type: Literal["presence"] = "presence"
     online: list[User]
+    count: int | None = None
 
 
 class JoinEvent(_ChannelEvent):

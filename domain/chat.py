@@ -11,13 +11,14 @@ client's retry with the same client_id re-publishes it. Nothing acked is ever lo
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import Broker
 from domain import metrics
-from domain.access import require_member
+from domain.access import member_roles, require_member
 from domain.bot.events import bot_message_event
 from domain.care import audit
 from domain.chat_intake import MessageIntake
@@ -103,12 +104,28 @@ async def publish_event(broker: Broker, event: MessageEvent) -> None:
 # --- reading (channel kind "room") ----------------------------------------------------------
 
 
-async def authorize_read(session: AsyncSession, user_id: int, room_id: int) -> None:
-    """Members only; a doctor's subscription to a shared conversation is logged for its
-    owner (domain/care/audit.py) before anything is sent."""
+async def authorize_read(session: AsyncSession, user_id: int, room_id: int) -> MemberRole:
+    """Members only; the member's role. A doctor's subscription to a shared conversation
+    is logged for its owner (domain/care/audit.py) before anything is sent."""
     membership = await require_member(session, room_id, user_id)
     if membership.role is MemberRole.doctor:
         await audit.conversation_read(session, room_id, user_id, audit.Action.subscribe)
+    return membership.role
+
+
+async def authorize_read_many(
+    session: AsyncSession, requests: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], MemberRole | DomainError]:
+    """`authorize_read` for many (user id, room id) pairs at once: one membership query
+    for all of them (plus the audit entry of each doctor's subscription, as one by one)."""
+    roles = await member_roles(session, [(room, user) for user, room in requests])
+    out: dict[tuple[int, int], MemberRole | DomainError] = {}
+    for user_id, room_id in requests:
+        answer = roles[(room_id, user_id)]
+        if answer is MemberRole.doctor:
+            await audit.conversation_read(session, room_id, user_id, audit.Action.subscribe)
+        out[(user_id, room_id)] = answer
+    return out
 
 
 async def room_heads(session: AsyncSession, room_ids: list[int]) -> dict[int, int]:

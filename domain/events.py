@@ -74,8 +74,12 @@ class LeaveEvent(_Event):
 
 
 class PresenceEvent(_Event):
+    """Who is online: at most the first 100 users by id in `online`, and `count`, how many
+    users are online in all (v1.2; `online` is complete when its length equals `count`)."""
+
     type: Literal["presence"] = "presence"
     online: list[UserRef]
+    count: int
 
 
 DurableEvent = MessageEvent

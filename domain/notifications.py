@@ -171,7 +171,7 @@ class Notifier:
     async def watching(self, user_id: int, channel: str) -> bool:
         """Whether the user has a live subscription to the channel now (presence)."""
         try:
-            return any(e.user_id == user_id for e in await self.broker.presence_list(channel))
+            return await self.broker.presence_online(channel, user_id)
         except Exception:  # noqa: BLE001 - unknown: notify rather than miss it
             return False
 

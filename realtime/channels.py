@@ -21,7 +21,7 @@ presence) and indexed bot streams; each event's envelope header says which it is
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -66,6 +66,7 @@ class SubscribeRequest:
     key: int
     since: int | None = None
     stream: StreamPosition | None = None
+    role: str | None = None  # what the kind's `authorize` answered (a room: the member role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,14 @@ class KindContext:
     broker: Broker
 
 
-Authorize = Callable[[AsyncSession, int, int], Awaitable[None]]
+# Raises Forbidden / NotFound; may answer the subscriber's role, which hooks then see in
+# SubscribeRequest.role without asking storage again.
+Authorize = Callable[[AsyncSession, int, int], Awaitable[str | None]]
+# `authorize` for many (user id, key) pairs in one go: each pair's answer or its error.
+AuthorizeMany = Callable[
+    [AsyncSession, Sequence[tuple[int, int]]],
+    Awaitable[Mapping[tuple[int, int], str | Exception | None]],
+]
 Heads = Callable[[AsyncSession, list[int]], Awaitable[dict[int, int]]]
 Load = Callable[[AsyncSession, int, int, int], Awaitable[list[tuple[int, str]]]]
 # Envelopes (domain.events.encode) a new subscriber gets after `subscribed` and the replay:
@@ -89,8 +97,10 @@ Catchup = Callable[[KindContext, SubscribeRequest], Awaitable[list[bytes]]]
 @dataclass(frozen=True, slots=True)
 class ChannelKind:
     name: str
-    authorize: Authorize  # raises Forbidden / NotFound
+    authorize: Authorize
     delivery: Delivery
+    # Optional: lets concurrent subscribes share one query (realtime/authorizer.py).
+    authorize_many: AuthorizeMany | None = None
     overflow: Overflow = Overflow.close
     presence: bool = False
     heads: Heads | None = None  # ordered: current head seq of several ids, one query

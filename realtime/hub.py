@@ -33,6 +33,7 @@ from domain.events import EventHeader, decode
 from domain.revocations import CONTROL_CHANNEL
 from domain.tasks import every, spawn
 from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
+from realtime.authorizer import Authorizer
 from realtime.channels import (
     ChannelKind,
     Delivery,
@@ -75,6 +76,7 @@ class Hub:
         self._sessions = sessions
         self.context = KindContext(sessions=sessions, broker=broker)
         self.presence = Presence(broker, presence_ttl)
+        self.authorizer = Authorizer(sessions)
         self._backlog_limit = backlog_limit
         self.connections: dict[str, Connection] = {}
         self.channels: dict[str, ChannelState] = {}
@@ -125,13 +127,12 @@ class Hub:
         return channel in self._conn_channels.get(conn.id, ())
 
     # --- subscribe / unsubscribe ----------------------------------------------------------
-    async def authorize(self, user_id: int, channel: str) -> tuple[ChannelKind, int]:
-        """Check the channel name and the user's right to read it. Raises Invalid,
-        NotFound or Forbidden."""
+    async def authorize(self, user_id: int, channel: str) -> tuple[ChannelKind, int, str | None]:
+        """Check the channel name and the user's right to read it; the kind, the id and
+        the user's role in it (if the kind has roles). Raises Invalid, NotFound or
+        Forbidden."""
         kind, key = kind_of(channel)
-        async with self._sessions() as session:
-            await kind.authorize(session, user_id, key)
-        return kind, key
+        return kind, key, await self.authorizer.authorize(kind, user_id, key)
 
     async def subscribe(
         self,
@@ -147,7 +148,7 @@ class Hub:
         on any failure or cancellation the subscription is undone.
         """
         mark = self.revocations.mark()  # before authorizing: see the module docstring
-        kind, key = await self.authorize(conn.user.id, channel)
+        kind, key, role = await self.authorize(conn.user.id, channel)
         # Subscribing again (e.g. to change `since`) is not a join: the user never left.
         resubscribe = self.is_subscribed(conn, channel)
         if resubscribe:
@@ -185,7 +186,7 @@ class Hub:
             if ordered and since is not None and recovered:
                 await self._replay(ch, sub, since, head)
             if kind.on_subscribe is not None:
-                request = SubscribeRequest(conn.user.id, key, since, stream)
+                request = SubscribeRequest(conn.user.id, key, since, stream, role)
                 await self._catch_up(sub, await kind.on_subscribe(self.context, request))
             # Hand over what arrived meanwhile, paced like the replay, still buffering.
             while sub.backlog and sub.revoked is None:

@@ -149,7 +149,7 @@ async def stream_channel(
     live authorization, when the listener loses access to the channel (`error` forbidden)
     or its token `jti` is revoked (`error` unauthorized).
     """
-    kind, _ = await hub.authorize(user.id, channel)
+    kind, _, _ = await hub.authorize(user.id, channel)
     ids = _EventIds(kind.delivery is Delivery.ordered, resume.since)
     conn = Connection(
         UserRef(id=user.id, name=user.display_name),

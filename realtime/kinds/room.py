@@ -19,7 +19,7 @@ from domain import chat
 from domain.bot.live import in_flight_envelopes
 from domain.care import shares
 from domain.notifications import Kind, Notifier
-from models import User
+from models import MemberRole, User
 from realtime.channels import (
     ChannelKind,
     Delivery,
@@ -35,6 +35,10 @@ log = logging.getLogger("parley.realtime")
 async def _on_subscribe(ctx: KindContext, request: SubscribeRequest) -> list[bytes]:
     position = (request.stream.id, request.stream.index) if request.stream else None
     envelopes = await in_flight_envelopes(ctx.broker, request.key, position)
+    if request.role != MemberRole.doctor:
+        # Only a shared conversation's doctor can be "joining first": everyone else's
+        # subscribe skips that UPDATE and its transaction (0027).
+        return envelopes
     # The subscription is already answered `subscribed`: a notification that cannot be
     # stored now must not undo it (notifications never fail the action behind them).
     try:
@@ -46,7 +50,7 @@ async def _on_subscribe(ctx: KindContext, request: SubscribeRequest) -> list[byt
 
 async def _doctor_joined(ctx: KindContext, request: SubscribeRequest) -> None:
     """A participating doctor's first live subscription notifies the patient (one indexed
-    UPDATE, which matches nothing for everyone else)."""
+    UPDATE, which matches nothing after the first)."""
     async with ctx.sessions() as session:
         patient = await shares.first_join(session, request.key, request.user_id)
         if patient is None:
@@ -62,6 +66,7 @@ ROOM = register(
     ChannelKind(
         name="room",
         authorize=chat.authorize_read,
+        authorize_many=chat.authorize_read_many,
         delivery=Delivery.ordered,
         overflow=Overflow.close,
         presence=True,

@@ -18,6 +18,7 @@ async def test_presence_lists_everyone_subscribed_including_the_receiver(api: Ap
         "type": "presence",
         "channel": f"room:{room}",
         "online": [{"id": asha.id, "name": "Asha"}, {"id": ravi.id, "name": "Ravi"}],
+        "count": 2,
     }
     await a.close()
     await r.close()

@@ -149,6 +149,7 @@ async def test_a_stream_opens_with_subscribed_then_presence(api: Api) -> None:
             "type": "presence",
             "channel": f"room:{room}",
             "online": [{"id": asha.id, "name": "Asha"}],
+            "count": 1,
         }
         assert s.retry is not None and s.retry > 0  # a reconnect hint for EventSource
 
