@@ -12,6 +12,7 @@ re-serializes an event per subscriber (or even decodes its body).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -129,6 +130,42 @@ def encode(
         + _SEPARATOR
         + event.model_dump_json().encode()
     )
+
+
+# `to` of a personal batch: many users' personal events in ONE envelope (a board's `rank`
+# events, up to one per member per snapshot: one Redis message and one header parse per
+# worker instead of one per member). No user has id 0, so a worker that does not know
+# batches (a rolling deploy) delivers none of it rather than all of it to everyone.
+PERSONAL_BATCH = 0
+
+
+def encode_personal(events: Sequence[tuple[int, BaseModel]], origin: str) -> bytes:
+    """Serialize personal events of one type and no position (each for its user only)
+    into one envelope: the header, then one line per event, `<user id> <frame JSON>`
+    (a frame never holds a raw newline: JSON escapes it)."""
+    kinds = {str(getattr(event, "type", "")) for _, event in events}
+    assert len(kinds) == 1, "one event type per batch"
+    assert all(getattr(e, "position", None) is None for _, e in events), "no positions"
+    header = EventHeader(
+        origin=origin, type=kinds.pop(), to=PERSONAL_BATCH, at=round(time.time(), 3)
+    )
+    body = "\n".join(f"{user_id} {event.model_dump_json()}" for user_id, event in events)
+    return (
+        header.model_dump_json(by_alias=True, exclude_none=True).encode()
+        + _SEPARATOR
+        + (body.encode())
+    )
+
+
+def split_personal(body: str) -> list[tuple[int, str]]:
+    """A personal batch's (user id, frame text) pairs. Raises ValueError if malformed."""
+    pairs = []
+    for line in body.split("\n"):
+        user, sep, frame = line.partition(" ")
+        if not sep:
+            raise ValueError("not a personal batch")
+        pairs.append((int(user), frame))
+    return pairs
 
 
 def decode(envelope: bytes) -> tuple[EventHeader, str]:
