@@ -39,12 +39,13 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
 from domain import metrics
 from domain.errors import DomainError
-from domain.events import encode
+from domain.events import encode, encode_personal
 from domain.study import answers, boards
 from domain.study import sessions as quiz_sessions
 from domain.study.answers import Answered, AnswerIn
@@ -151,11 +152,14 @@ class BoardPublisher:
             json.dumps({str(u): list(v) for u, v in standings.items()}),
             _RANKS_TTL,
         )
+        ranks: list[tuple[int, BaseModel]] = [
+            (user_id, RankEvent(channel=board.channel, version=version, rank=rank, score=score))
+            for user_id, (rank, score) in standings.items()
+            if previous.get(str(user_id)) != [rank, score]
+        ]
         events = [encode(snapshot, b.node)]
-        for user_id, (rank, score) in standings.items():
-            if previous.get(str(user_id)) != [rank, score]:
-                event = RankEvent(channel=board.channel, version=version, rank=rank, score=score)
-                events.append(encode(event, b.node, to=user_id))
+        if ranks:  # one message for all of them: each worker parses one header, not N
+            events.append(encode_personal(ranks, b.node))
         await b.publish_many(board.channel, events)  # the board first, one round trip
         metrics.BOARD_SNAPSHOTS.inc()
         metrics.published(board.channel)
