@@ -6,7 +6,8 @@ do it, and every worker checks every `quiz_check_seconds` for running sessions n
 holds, so when the runner dies another takes over within lease + check seconds. The lease
 is only an economy: transitions are conditional UPDATEs in PostgreSQL
 (domain/study/sessions.py), so two runners at once (a frozen worker waking up) still
-perform each transition, and publish its event, exactly once.
+perform each transition, and publish its event, exactly once. Only a deadline moves a
+running session, so the runner reads PostgreSQL at each deadline, not while it waits.
 
 BoardPublisher — how boards reach watchers. An answer marks its boards dirty and tries to
 claim the board's publish window (`board-claim:{board}`, a claim_key). The claimant
@@ -227,8 +228,17 @@ class QuizRunner:
                     await self._settle(session_id, step.room_id, ended=step.ended)
                 if step.wait is None:
                     return
-                await b.set_key(_lease(session_id), b.node, self._lease)
-                await asyncio.sleep(min(step.wait, self._lease / 3))
+                # Nothing moves a running session before its deadline but this transition
+                # (by whichever runner), so wait for it holding the lease, without reading
+                # PostgreSQL again: a read per session per second was most of a quiet
+                # group's cost (and bursts of them churned the pool's overflow).
+                until = time.monotonic() + step.wait
+                while True:
+                    await b.set_key(_lease(session_id), b.node, self._lease)
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    await asyncio.sleep(min(left, self._lease / 3))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the lease goes back; a scan retries
