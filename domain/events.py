@@ -139,17 +139,12 @@ def encode(
 PERSONAL_BATCH = 0
 
 
-def encode_personal(events: Sequence[tuple[int, BaseModel]], origin: str) -> bytes:
-    """Serialize personal events of one type and no position (each for its user only)
-    into one envelope: the header, then one line per event, `<user id> <frame JSON>`
-    (a frame never holds a raw newline: JSON escapes it)."""
-    kinds = {str(getattr(event, "type", "")) for _, event in events}
-    assert len(kinds) == 1, "one event type per batch"
-    assert all(getattr(e, "position", None) is None for _, e in events), "no positions"
-    header = EventHeader(
-        origin=origin, type=kinds.pop(), to=PERSONAL_BATCH, at=round(time.time(), 3)
-    )
-    body = "\n".join(f"{user_id} {event.model_dump_json()}" for user_id, event in events)
+def encode_personal(kind: str, frames: Sequence[tuple[int, str]], origin: str) -> bytes:
+    """Serialize personal events of one type (`kind`) and no position, each for its user
+    only, into one envelope: the header, then one line per event, `<user id> <frame>`.
+    Each frame is a serialized event (JSON: it never holds a raw newline)."""
+    header = EventHeader(origin=origin, type=kind, to=PERSONAL_BATCH, at=round(time.time(), 3))
+    body = "\n".join(f"{user_id} {frame}" for user_id, frame in frames)
     return (
         header.model_dump_json(by_alias=True, exclude_none=True).encode()
         + _SEPARATOR

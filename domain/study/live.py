@@ -40,7 +40,6 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker
@@ -51,7 +50,7 @@ from domain.study import answers, boards
 from domain.study import sessions as quiz_sessions
 from domain.study.answers import Answered, AnswerIn
 from domain.study.boards import Board, Change, room_board, session_board
-from domain.study.events import RankEvent
+from domain.study.events import rank_frame
 from domain.study.intake import AnswerIntake
 from domain.tasks import every, spawn
 
@@ -153,14 +152,14 @@ class BoardPublisher:
             json.dumps({str(u): list(v) for u, v in standings.items()}),
             _RANKS_TTL,
         )
-        ranks: list[tuple[int, BaseModel]] = [
-            (user_id, RankEvent(channel=board.channel, version=version, rank=rank, score=score))
+        ranks = [
+            (user_id, rank_frame(board.channel, version, rank, score))
             for user_id, (rank, score) in standings.items()
             if previous.get(str(user_id)) != [rank, score]
         ]
         events = [encode(snapshot, b.node)]
         if ranks:  # one message for all of them: each worker parses one header, not N
-            events.append(encode_personal(ranks, b.node))
+            events.append(encode_personal("rank", ranks, b.node))
         await b.publish_many(board.channel, events)  # the board first, one round trip
         metrics.BOARD_SNAPSHOTS.inc()
         metrics.published(board.channel)

@@ -257,10 +257,11 @@ async def test_a_personal_batch_gives_each_user_only_their_own_events(hub: Hub) 
         (ASHA.id, Ping(channel=channel, text="for asha")),
         (RAVI.id, Ping(channel=channel, text="for ravi\nwith a newline")),
     ]
-    await hub.broker.publish(channel, encode_personal(batch, "elsewhere"))
+    frames = [(user_id, event.model_dump_json()) for user_id, event in batch]
+    await hub.broker.publish(channel, encode_personal("note", frames, "elsewhere"))
     marker = secrets.token_hex(4)
     await publish(hub, Ping(channel=channel, text=marker))  # one fence for all three
-    got = {}
+    got: dict[str, list[str]] = {}
     for name, conn in (("asha", asha), ("asha_too", asha_too), ("ravi", ravi)):
         got[name] = []
         while (text := (await frame(conn))["text"]) != marker:
