@@ -39,6 +39,7 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._tally_apply = self._redis.register_script(redis_lua.TALLY_APPLY)
         self._tally_replace = self._redis.register_script(redis_lua.TALLY_REPLACE)
         self._tally_watermark = self._redis.register_script(redis_lua.TALLY_WATERMARK)
+        self._sorted_top_joined = self._redis.register_script(redis_lua.SORTED_TOP_JOINED)
 
     # --- presence -----------------------------------------------------------------------------
     def _presence_keys(self, channel: str, user_id: int) -> list[str]:
@@ -131,11 +132,17 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
     async def sorted_top(self, key: str, offset: int, limit: int) -> list[tuple[str, float]]:
         if limit <= 0:
             return []
+        zset, stop = self._key("zset", key), offset + limit - 1
+        count, joined = await self._sorted_top_joined(keys=[zset], args=[offset, stop])
+        if int(count) == 0:
+            return []
+        parts = as_bytes(joined).decode().split("\n")
+        if len(parts) == int(count):
+            return [(m, float(s)) for m, s in zip(parts[::2], parts[1::2], strict=True)]
+        # A member holding a newline split apart: read the replies one by one instead.
         rows = cast(
             "list[tuple[bytes, float]]",
-            await self._redis.zrevrange(
-                self._key("zset", key), offset, offset + limit - 1, withscores=True
-            ),
+            await self._redis.zrevrange(zset, offset, stop, withscores=True),
         )
         return [(as_bytes(m).decode(), float(s)) for m, s in rows]
 

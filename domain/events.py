@@ -12,6 +12,7 @@ re-serializes an event per subscriber (or even decodes its body).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -133,6 +134,37 @@ def encode(
         + _SEPARATOR
         + event.model_dump_json().encode()
     )
+
+
+# `to` of a personal batch: many users' personal events in ONE envelope (a board's `rank`
+# events, up to one per member per snapshot: one Redis message and one header parse per
+# worker instead of one per member). No user has id 0, so a worker that does not know
+# batches (a rolling deploy) delivers none of it rather than all of it to everyone.
+PERSONAL_BATCH = 0
+
+
+def encode_personal(kind: str, frames: Sequence[tuple[int, str]], origin: str) -> bytes:
+    """Serialize personal events of one type (`kind`) and no position, each for its user
+    only, into one envelope: the header, then one line per event, `<user id> <frame>`.
+    Each frame is a serialized event (JSON: it never holds a raw newline)."""
+    header = EventHeader(origin=origin, type=kind, to=PERSONAL_BATCH, at=round(time.time(), 3))
+    body = "\n".join(f"{user_id} {frame}" for user_id, frame in frames)
+    return (
+        header.model_dump_json(by_alias=True, exclude_none=True).encode()
+        + _SEPARATOR
+        + (body.encode())
+    )
+
+
+def split_personal(body: str) -> list[tuple[int, str]]:
+    """A personal batch's (user id, frame text) pairs. Raises ValueError if malformed."""
+    pairs = []
+    for line in body.split("\n"):
+        user, sep, frame = line.partition(" ")
+        if not sep:
+            raise ValueError("not a personal batch")
+        pairs.append((int(user), frame))
+    return pairs
 
 
 def decode(envelope: bytes) -> tuple[EventHeader, str]:

@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker, PresenceEntry
 from domain.errors import Unavailable
-from domain.events import EventHeader, decode
+from domain.events import PERSONAL_BATCH, EventHeader, decode, split_personal
 from domain.revocations import CONTROL_CHANNEL
 from domain.tasks import every, spawn
 from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
@@ -168,7 +168,7 @@ class Hub:
             sub.slots = {}
         if stream is not None:  # the client holds indexes up to this one: never resend them
             sub.streams[stream.id] = stream.index
-        ch.subs[conn.id] = sub
+        ch.add(sub)
         self._conn_channels[conn.id].add(channel)
         announced = False
         try:
@@ -226,7 +226,7 @@ class Hub:
         """Synchronously stop delivering `channel` to `conn` (then `settle` it)."""
         self._conn_channels.get(conn.id, set()).discard(channel)
         ch = self.channels.get(channel)
-        return ch.subs.pop(conn.id, None) if ch is not None else None
+        return ch.remove(conn) if ch is not None else None
 
     async def settle(
         self, channel: str, sub: Subscription | None, *, announce: bool = True
@@ -302,18 +302,38 @@ class Hub:
         except ValueError:
             log.warning("dropped a foreign message", extra={"channel": channel})
             return
+        if header.to == PERSONAL_BATCH:
+            self._fan_personal(ch, header, frame)
+            return
+        if header.to is not None and header.seq is None and header.to not in ch.by_user:
+            return  # personal, for a user with no subscription here: nothing to frame
         out = outgoing(header, frame, live=True)
         if header.seq is not None and ch.kind.delivery is Delivery.ordered:
             self.ordered.accept(ch, header.seq, out)
         else:
             self.fanout(ch, header, out)
 
+    def _fan_personal(self, ch: ChannelState, header: EventHeader, body: str) -> None:
+        """A personal batch: each event to its user's subscriptions here, if any."""
+        try:
+            pairs = split_personal(body)
+        except ValueError:
+            log.warning("dropped a foreign message", extra={"channel": ch.name})
+            return
+        for user_id, frame in pairs:
+            if user_id in ch.by_user:
+                one = header.model_copy(update={"to": user_id})
+                self.fanout(ch, one, outgoing(one, frame, live=True))
+
     def fanout(self, ch: ChannelState, header: EventHeader | None, out: Outgoing) -> None:
         """Hand one event to every local subscriber of the channel by its policy."""
         plain = header is None or (
             header.to is None and header.version is None and header.stream is None
         )
-        for sub in ch.subs.values():
+        subs: Iterable[Subscription] = (
+            ch.subs.values() if header is None or header.to is None else ch.of_user(header.to)
+        )
+        for sub in subs:
             if sub.backlog is not None:
                 # Filtered at the hand-over, once, after the catch-up: filtering here too
                 # would let a live snapshot's version shadow the catch-up one, and then

@@ -38,8 +38,31 @@ class ChannelState:
     kind: ChannelKind
     key: int
     subs: dict[str, Subscription] = field(default_factory=dict)
+    # The same subscriptions by user: a personal event (`to=user`, e.g. a board's `rank`
+    # events, up to one per member per snapshot) visits only its user's subscriptions,
+    # not every subscriber of the channel (that was members x watchers checks per window).
+    by_user: dict[int, dict[str, Subscription]] = field(default_factory=dict)
     seq: Sequencer[Outgoing] = field(default_factory=Sequencer)
     filler: asyncio.Task[None] | None = None
+
+    def add(self, sub: Subscription) -> None:
+        self.subs[sub.conn.id] = sub
+        self.by_user.setdefault(sub.conn.user.id, {})[sub.conn.id] = sub
+
+    def remove(self, conn: Connection) -> Subscription | None:
+        sub = self.subs.pop(conn.id, None)
+        mine = self.by_user.get(conn.user.id)
+        if mine is not None:
+            mine.pop(conn.id, None)
+            if not mine:
+                del self.by_user[conn.user.id]
+        return sub
+
+    def of_user(self, user_id: int) -> list[Subscription]:
+        """The user's subscriptions to this channel here (a copy: safe to offer while
+        iterating)."""
+        mine = self.by_user.get(user_id)
+        return list(mine.values()) if mine else []
 
 
 @dataclass(slots=True)

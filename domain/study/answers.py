@@ -1,13 +1,13 @@
 """Storing live answers, many per transaction (the ingest path of quiz sessions).
 
 `store` takes a batch of answers (from any members, to any sessions) and, in ONE
-transaction of four statements whatever the batch size:
+transaction of three statements whatever the batch size:
 
-1. locks the batch's sessions `FOR SHARE` and reads their state and PostgreSQL's clock;
-2. reads the members' memberships and the questions' keys;
-3. inserts every answer that passed the checks with one multi-row
+1. locks the batch's sessions `FOR SHARE` and reads their state and PostgreSQL's clock,
+   the members' memberships and the questions' keys (one statement);
+2. inserts every answer that passed the checks with one multi-row
    `INSERT ... ON CONFLICT DO NOTHING RETURNING`;
-4. takes the boards' change numbers (boards.take_seqs) for the rows really inserted.
+3. takes the boards' change numbers (boards.take_seqs) for the rows really inserted.
 
 Guarantees (those of decisions/0014, per answer, at a fraction of the cost):
 - Each answer gets its own outcome, in the batch's order: an `Answered`, or the domain
@@ -79,24 +79,30 @@ class Stored:
     changes: list[Change]
 
 
-_SESSIONS = text(
-    """
-    SELECT s.id, s.room_id, s.phase, s.current_index, s.question_ids, s.deadline,
-           s.started_at, r.created_at, clock_timestamp()
-    FROM quiz_sessions s JOIN rooms r ON r.id = s.room_id
-    WHERE s.id = ANY(CAST(:ids AS int[]))
-    ORDER BY s.id
-    FOR SHARE OF s
-    """
-)
+# One round trip for all the batch's facts: the sessions, locked `FOR SHARE` in id order
+# with PostgreSQL's clock; per session, which of the batch's users are members of its room
+# and the keys of the batch's questions (read under the same snapshot, so exactly what
+# separate statements in this transaction would have read).
 _FACTS = text(
     """
-    SELECT 'member', m.room_id, m.user_id
-    FROM memberships m
-    JOIN unnest(CAST(:rooms AS int[]), CAST(:users AS int[])) AS w(room_id, user_id)
-      ON m.room_id = w.room_id AND m.user_id = w.user_id
-    UNION ALL
-    SELECT 'key', q.id, q.correct_index FROM questions q WHERE q.id = ANY(CAST(:qids AS int[]))
+    WITH live AS MATERIALIZED (
+        SELECT s.id, s.room_id, s.phase, s.current_index, s.question_ids, s.deadline,
+               s.started_at, r.created_at, clock_timestamp() AS now
+        FROM quiz_sessions s JOIN rooms r ON r.id = s.room_id
+        WHERE s.id = ANY(CAST(:ids AS int[]))
+        ORDER BY s.id
+        FOR SHARE OF s
+    )
+    SELECT l.id, l.room_id, l.phase, l.current_index, l.question_ids, l.deadline,
+           l.started_at, l.created_at, l.now,
+           ARRAY(SELECT m.user_id FROM memberships m
+                 WHERE m.room_id = l.room_id AND m.user_id = ANY(CAST(:users AS int[]))),
+           ARRAY(SELECT q.id FROM questions q
+                 WHERE q.id = ANY(CAST(:qids AS int[])) ORDER BY q.id),
+           ARRAY(SELECT q.correct_index FROM questions q
+                 WHERE q.id = ANY(CAST(:qids AS int[])) ORDER BY q.id)
+    FROM live l
+    ORDER BY l.id
     """
 )
 _INSERT = text(
@@ -145,28 +151,21 @@ def _check(a: AnswerIn, live: _Live | None, members: set[tuple[int, int]]) -> Do
 async def store(session: AsyncSession, batch: Sequence[AnswerIn]) -> Stored:
     """Store a batch of answers in one transaction (commits). See the module docstring."""
     assert len({a.key for a in batch}) == len(batch), "one answer per key per batch"
-    sessions = {
-        r[0]: _Live(*r[1:])
-        for r in await session.execute(_SESSIONS, {"ids": sorted({a.session_id for a in batch})})
-    }
-    pairs = sorted(
-        {(sessions[a.session_id].room_id, a.user_id) for a in batch if a.session_id in sessions}
-    )
-    facts = await session.execute(
+    found = await session.execute(
         _FACTS,
         {
-            "rooms": [p[0] for p in pairs],
-            "users": [p[1] for p in pairs],
+            "ids": sorted({a.session_id for a in batch}),
+            "users": sorted({a.user_id for a in batch}),
             "qids": sorted({a.question_id for a in batch}),
         },
     )
+    sessions: dict[int, _Live] = {}
     members: set[tuple[int, int]] = set()
     keys: dict[int, int] = {}
-    for kind, a_id, b_id in facts:
-        if kind == "member":
-            members.add((a_id, b_id))
-        else:
-            keys[a_id] = b_id
+    for row in found:
+        state = sessions[row[0]] = _Live(*row[1:9])
+        members.update((state.room_id, user_id) for user_id in row[9])
+        keys.update(zip(row[10], row[11], strict=True))
     errors: dict[tuple[int, int, int], DomainError | None] = {}
     rows: dict[str, list[Any]] = {k: [] for k in ("sid", "uid", "qid", "pos", "opt", "ok", "marks")}
     # Rows go in key order: two batches inserting the same keys (one member on two workers)

@@ -44,7 +44,6 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import ARRAY, Integer, bindparam, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker import SortedSetStore, Tally
@@ -274,17 +273,20 @@ async def bump(session: AsyncSession, board: Board) -> None:
     await take_seqs(session, {board.name: 1})
 
 
+_NEXT_VERSION = text(
+    """
+    INSERT INTO board_versions (board, version) VALUES (:name, 1)
+    ON CONFLICT (board) DO UPDATE SET version = board_versions.version + 1
+    RETURNING version, seq
+    """
+)
+
+
 async def next_version(session: AsyncSession, board: Board) -> tuple[int, int]:
     """A new version for the board's next snapshot, and the board's seq (commits)."""
-    stmt = (
-        insert(BoardVersion)
-        .values(board=board.name, version=1)
-        .on_conflict_do_update(
-            index_elements=[BoardVersion.board], set_={"version": BoardVersion.version + 1}
-        )
-        .returning(BoardVersion.version, BoardVersion.seq)
-    )
-    version, seq = (await session.execute(stmt)).one()
+    # A text statement: the ORM insert construct was rebuilt (and its cache key computed)
+    # every window of every board.
+    version, seq = (await session.execute(_NEXT_VERSION, {"name": board.name})).one()
     await session.commit()
     return int(version), int(seq)
 

@@ -6,7 +6,8 @@ do it, and every worker checks every `quiz_check_seconds` for running sessions n
 holds, so when the runner dies another takes over within lease + check seconds. The lease
 is only an economy: transitions are conditional UPDATEs in PostgreSQL
 (domain/study/sessions.py), so two runners at once (a frozen worker waking up) still
-perform each transition, and publish its event, exactly once.
+perform each transition, and publish its event, exactly once. Only a deadline moves a
+running session, so the runner reads PostgreSQL at each deadline, not while it waits.
 
 BoardPublisher — how boards reach watchers. An answer marks its boards dirty and tries to
 claim the board's publish window (`board-claim:{board}`, a claim_key). The claimant
@@ -44,12 +45,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from broker import Broker
 from domain import metrics
 from domain.errors import DomainError
-from domain.events import encode
+from domain.events import encode, encode_personal
 from domain.study import answers, boards
 from domain.study import sessions as quiz_sessions
 from domain.study.answers import Answered, AnswerIn
 from domain.study.boards import Board, Change, room_board, session_board
-from domain.study.events import RankEvent
+from domain.study.events import rank_frame
 from domain.study.intake import AnswerIntake
 from domain.tasks import every, spawn
 
@@ -151,11 +152,14 @@ class BoardPublisher:
             json.dumps({str(u): list(v) for u, v in standings.items()}),
             _RANKS_TTL,
         )
+        ranks = [
+            (user_id, rank_frame(board.channel, version, rank, score))
+            for user_id, (rank, score) in standings.items()
+            if previous.get(str(user_id)) != [rank, score]
+        ]
         events = [encode(snapshot, b.node)]
-        for user_id, (rank, score) in standings.items():
-            if previous.get(str(user_id)) != [rank, score]:
-                event = RankEvent(channel=board.channel, version=version, rank=rank, score=score)
-                events.append(encode(event, b.node, to=user_id))
+        if ranks:  # one message for all of them: each worker parses one header, not N
+            events.append(encode_personal("rank", ranks, b.node))
         await b.publish_many(board.channel, events)  # the board first, one round trip
         metrics.BOARD_SNAPSHOTS.inc()
         metrics.published(board.channel)
@@ -223,8 +227,17 @@ class QuizRunner:
                     await self._settle(session_id, step.room_id, ended=step.ended)
                 if step.wait is None:
                     return
-                await b.set_key(_lease(session_id), b.node, self._lease)
-                await asyncio.sleep(min(step.wait, self._lease / 3))
+                # Nothing moves a running session before its deadline but this transition
+                # (by whichever runner), so wait for it holding the lease, without reading
+                # PostgreSQL again: a read per session per second was most of a quiet
+                # group's cost (and bursts of them churned the pool's overflow).
+                until = time.monotonic() + step.wait
+                while True:
+                    await b.set_key(_lease(session_id), b.node, self._lease)
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        break
+                    await asyncio.sleep(min(left, self._lease / 3))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the lease goes back; a scan retries

@@ -22,6 +22,18 @@ async def test_a_page_of_the_ranking_starts_at_its_offset(broker: Broker) -> Non
     assert await broker.sorted_top(key, 20, 5) == []
 
 
+async def test_members_with_any_text_and_a_whole_large_set_come_back_intact(
+    broker: Broker,
+) -> None:
+    key = unique("board")
+    odd = {"line\nbreak": 3.0, "tab\tand space ": 2.0, "": 1.0}
+    await broker.sorted_add(key, odd | {str(i): float(2**52 + i) for i in range(1000)})
+    got = await broker.sorted_top(key, 0, 2000)
+    assert got[:3] == [(str(i), float(2**52 + i)) for i in (999, 998, 997)]
+    assert got[-3:] == [("line\nbreak", 3.0), ("tab\tand space ", 2.0), ("", 1.0)]
+    assert len(got) == 1003
+
+
 async def test_adding_a_member_again_replaces_its_score(broker: Broker) -> None:
     key = unique("board")
     await broker.sorted_add(key, {"asha": 4.0})

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from broker import Broker
 from broker.memory import MemoryBroker
 from broker.redis import RedisBroker
-from domain.events import Position, UserRef, encode
+from domain.events import Position, UserRef, encode, encode_personal
 from models.db import make_sessionmaker
 from realtime.channels import (
     ChannelKind,
@@ -243,6 +243,46 @@ async def test_personal_events_reach_only_their_users_connections(hub: Hub) -> N
     await publish(hub, Ping(channel=channel, text="for asha"), to=ASHA.id)
     assert [f["text"] for f in await fence(hub, asha, channel)] == ["for asha"]
     assert "for asha" not in [f.get("text") for f in await fence(hub, ravi, channel)]
+
+
+async def test_a_personal_batch_gives_each_user_only_their_own_events(hub: Hub) -> None:
+    channel = f"t_latest:{key()}"
+    asha, asha_too, ravi = connect(hub, ASHA), connect(hub, ASHA), connect(hub, RAVI)
+    for conn in (asha, asha_too, ravi):
+        await hub.subscribe(conn, channel, since=None, ref="s")
+        await frame(conn)
+    absent = 99  # a user with no connection here: skipped, the others still served
+    batch = [
+        (absent, Ping(channel=channel, text="for nobody here")),
+        (ASHA.id, Ping(channel=channel, text="for asha")),
+        (RAVI.id, Ping(channel=channel, text="for ravi\nwith a newline")),
+    ]
+    frames = [(user_id, event.model_dump_json()) for user_id, event in batch]
+    await hub.broker.publish(channel, encode_personal("note", frames, "elsewhere"))
+    marker = secrets.token_hex(4)
+    await publish(hub, Ping(channel=channel, text=marker))  # one fence for all three
+    got: dict[str, list[str]] = {}
+    for name, conn in (("asha", asha), ("asha_too", asha_too), ("ravi", ravi)):
+        got[name] = []
+        while (text := (await frame(conn))["text"]) != marker:
+            got[name].append(text)
+    assert got == {
+        "asha": ["for asha"],
+        "asha_too": ["for asha"],
+        "ravi": ["for ravi\nwith a newline"],
+    }
+
+
+async def test_a_malformed_personal_batch_is_dropped_and_the_channel_keeps_working(
+    hub: Hub,
+) -> None:
+    channel = f"t_latest:{key()}"
+    conn = connect(hub)
+    await hub.subscribe(conn, channel, since=None, ref="s")
+    await frame(conn)
+    await hub.broker.publish(channel, b'{"o":"x","t":"note","u":0}\nnot a batch')
+    await publish(hub, Ping(channel=channel, text="after"), to=ASHA.id)
+    assert [f["text"] for f in await fence(hub, conn, channel)] == ["after"]
 
 
 # --- indexed streams ----------------------------------------------------------------------

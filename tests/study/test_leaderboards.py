@@ -9,12 +9,14 @@ import math
 import time
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from domain.study import answers
 from domain.study.answers import AnswerIn
 from domain.study.boards import SCORE_LIMIT, TICK_SPAN, composite, score_of
+from domain.study.events import RankEvent, rank_frame
 from tests.backing import Backing
 from tests.conftest import ApiFactory
 from tests.study.helpers import (
@@ -31,6 +33,17 @@ from tests.study.helpers import (
     watch,
 )
 from tests.support import Api, User
+
+
+@pytest.mark.parametrize(
+    ("channel", "version", "rank", "score"),
+    [("leaderboard:9", 42, 14, 8), ("quiz:3", 1, 1000, -12), ("quiz:7", 2**40, 1, 0)],
+)
+def test_a_rank_frame_is_exactly_the_rank_events_json(
+    channel: str, version: int, rank: int, score: int
+) -> None:
+    event = RankEvent(channel=channel, version=version, rank=rank, score=score)
+    assert rank_frame(channel, version, rank, score) == event.model_dump_json()
 
 
 def test_composite_orders_by_score_then_by_who_got_there_first() -> None:
