@@ -15,10 +15,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from enum import IntEnum
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain import metrics
 from domain.events import UserRef
+
+# Never appended to: `_push` replaces it with a deque of the connection's own first.
+_EMPTY: deque[Any] = deque(maxlen=0)
 
 
 class CloseCode(IntEnum):
@@ -141,7 +144,9 @@ class Connection:
         self.jti = jti
         # An SSE stream: one channel, listen only; losing that channel ends the stream.
         self.listen_only = listen_only
-        self._queue: deque[Outgoing | LatestSlot] = deque()
+        # The shared empty outbox until something queues: a deque allocates a ~760-byte
+        # block even when empty, and most connections are idle with nothing queued.
+        self._queue: deque[Outgoing | LatestSlot] = _EMPTY
         # Waiters are futures made only while someone waits (an idle connection holds
         # none; an asyncio.Event costs a deque each, ~0.6 KB, for its whole life):
         # `_wake` is the writer waiting for a frame or the close, `_room_waiter` a `put`
@@ -215,6 +220,8 @@ class Connection:
                 self._push(out)
 
     def _push(self, item: Outgoing | LatestSlot) -> None:
+        if self._queue is _EMPTY:
+            self._queue = deque()
         self._queue.append(item)
         self._wake_writer()
 
@@ -254,6 +261,8 @@ class Connection:
                 await self._wait_queued()
                 continue
             item = self._queue.popleft()
+            if not self._queue:
+                self._queue = _EMPTY
             if self._full and len(self._queue) <= self.limit // 2:
                 self._drained()
             if isinstance(item, LatestSlot):
@@ -285,6 +294,7 @@ class Connection:
                 await sink.wait_writable()
                 if sink.writable():
                     continue  # from the top: it may have been closed meanwhile
+                queue = self._queue  # `gone` may have emptied it meanwhile
             frames = []
             while queue:
                 item = queue.popleft()
@@ -296,6 +306,7 @@ class Connection:
                     item = frame
                 frames.append(item.wire or text_frame(item.text))
                 metrics.delivered(item.type, item.published)
+            self._queue = _EMPTY  # everything taken
             if frames:
                 sink.write(b"".join(frames) if len(frames) > 1 else frames[0])
             # After the write: what on_drained sets going must come after what was queued.
@@ -309,7 +320,7 @@ class Connection:
         """The client went away: closed, and nothing queued is written any more. A no-op
         on a connection already closed (what explains that close is still sent)."""
         if self.close_code is None:
-            self._queue.clear()
+            self._queue = _EMPTY
             self.close(CloseCode.normal)
 
     def close(self, code: CloseCode) -> None:
