@@ -10,9 +10,19 @@ framing. Why this seam: docs/decisions/0017-frame-once-write-many.md.
 
 A server without the extension (another `--ws`, Starlette's TestClient) gets the plain
 ASGI path; nothing depends on the extension being there.
+
+Memory per idle connection (issue 13; docs/benchmarks.md, "Idle memory"): uvicorn's
+inbound `asyncio.Queue` and its `writable` `asyncio.Event` hold four deques (~0.75 KB
+each, allocated even when empty) for the socket's whole life; `Inbox` and `Flag` do the
+same jobs with a deque only while messages wait and futures only while someone waits.
+The handshake's request and response (headers) are dropped once the handshake is done.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -51,9 +61,98 @@ class FrameWriter:
         await self._p.writable.wait()
 
 
+class Inbox:
+    """What uvicorn's protocol uses of `asyncio.Queue` (`put_nowait`, `get`, `empty`),
+    unbounded like it, FIFO, for ONE reader at a time (the ASGI app's `receive`; a second
+    concurrent `get` raises RuntimeError rather than racing the first)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            if self._waiter is not None:
+                raise RuntimeError("Inbox.get: another reader is waiting")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # an idle socket keeps no deque block
+        return item
+
+    def empty(self) -> bool:
+        return not self._items
+
+
+class Flag:
+    """What uvicorn's protocol and `FrameWriter` use of `asyncio.Event` (`is_set`, `set`,
+    `clear`, `wait`), with waiters' futures made only while someone waits."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self, value: bool) -> None:
+        self._set = value
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Same duck type as what uvicorn made; see the module docstring for why.
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag(True)  # type: ignore[assignment]
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
+        # uvicorn keeps the request only to build the scope (done): its headers would
+        # stay for the socket's life.
+        del self.request
         scope = getattr(self, "scope", None)
         if scope is not None and self.response.status_code == 101:
             scope["extensions"][EXTENSION] = {"writer": FrameWriter(self)}
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # Sent: the response (and its headers) is not needed again.
+            self.response = None  # type: ignore[assignment]

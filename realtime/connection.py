@@ -15,10 +15,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from enum import IntEnum
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain import metrics
 from domain.events import UserRef
+
+# Never appended to: `_push` replaces it with a deque of the connection's own first.
+_EMPTY: deque[Any] = deque(maxlen=0)
 
 
 class CloseCode(IntEnum):
@@ -115,10 +118,11 @@ class Connection:
     """
 
     __slots__ = (
-        "_closed",
+        "_close_waiters",
+        "_full",
         "_queue",
-        "_ready",
-        "_room",
+        "_room_waiter",
+        "_wake",
         "close_code",
         "id",
         "jti",
@@ -140,12 +144,19 @@ class Connection:
         self.jti = jti
         # An SSE stream: one channel, listen only; losing that channel ends the stream.
         self.listen_only = listen_only
-        self._queue: deque[Outgoing | LatestSlot] = deque()
-        self._ready = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        # The shared empty outbox until something queues: a deque allocates a ~760-byte
+        # block even when empty, and most connections are idle with nothing queued.
+        self._queue: deque[Outgoing | LatestSlot] = _EMPTY
+        # Waiters are futures made only while someone waits (an idle connection holds
+        # none; an asyncio.Event costs a deque each, ~0.6 KB, for its whole life):
+        # `_wake` is the writer waiting for a frame or the close, `_room_waiter` a `put`
+        # waiting for room. `_full`: an offer was refused or a `put` waits, so `on_drained`
+        # fires (and the waiter wakes) once the queue drained to half.
+        self._wake: asyncio.Future[None] | None = None
+        self._room_waiter: asyncio.Future[None] | None = None
+        self._full = False
+        self._close_waiters: list[asyncio.Future[None]] | None = None
         self.close_code: CloseCode | None = None
-        self._closed = asyncio.Event()
         # Called once the queue has drained to half after a droppable offer was refused.
         self.on_drained: Callable[[], None] | None = None
         self.sink: FrameSink | None = None
@@ -191,23 +202,53 @@ class Connection:
             return True
         if len(self._queue) >= self.limit:
             metrics.OVERFLOW_DROP.inc()
-            self._room.clear()
+            self._full = True
             return False
         self._push(frame)
         return True
 
     async def put(self, frame: Outgoing | str) -> None:
         while self.close_code is None and len(self._queue) >= self.limit:
-            self._room.clear()
-            await self._room.wait()
+            self._full = True
+            waiter = self._room_waiter
+            if waiter is None or waiter.done():
+                waiter = self._room_waiter = asyncio.get_running_loop().create_future()
+            await asyncio.shield(waiter)  # one waiter's cancellation must not wake others
         if self.close_code is None:
             out = frame if isinstance(frame, Outgoing) else Outgoing(frame)
             if not self._direct(out):
                 self._push(out)
 
     def _push(self, item: Outgoing | LatestSlot) -> None:
+        if self._queue is _EMPTY:
+            self._queue = deque()
         self._queue.append(item)
-        self._ready.set()
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():
+                wake.set_result(None)
+
+    async def _wait_queued(self) -> None:
+        """Until something is queued or the connection closes (one writer at a time)."""
+        wake = self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await wake
+        finally:
+            if self._wake is wake:
+                self._wake = None
+
+    def _drained(self) -> None:
+        """The queue drained to half (or emptied) after it was full: wake and tell."""
+        self._full = False
+        waiter, self._room_waiter = self._room_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self.on_drained is not None:
+            self.on_drained()
 
     async def next(self) -> Outgoing | None:
         """The next outbound frame; None once the connection is closed."""
@@ -217,14 +258,13 @@ class Connection:
             if not self._queue:
                 if self.close_code is not None:
                     return None  # closed, and what was queued before (an error) is sent
-                self._ready.clear()
-                await self._ready.wait()
+                await self._wait_queued()
                 continue
             item = self._queue.popleft()
-            if len(self._queue) <= self.limit // 2 and not self._room.is_set():
-                self._room.set()
-                if self.on_drained is not None:
-                    self.on_drained()
+            if not self._queue:
+                self._queue = _EMPTY
+            if self._full and len(self._queue) <= self.limit // 2:
+                self._drained()
             if isinstance(item, LatestSlot):
                 item.queued = False
                 frame, item.frame = item.frame, None
@@ -245,8 +285,7 @@ class Connection:
             if not queue:
                 if self.close_code is not None:
                     return
-                self._ready.clear()
-                await self._ready.wait()
+                await self._wait_queued()
                 continue
             if not sink.writable():
                 # Backed up: wait until it drained before taking anything, so the queue
@@ -255,6 +294,7 @@ class Connection:
                 await sink.wait_writable()
                 if sink.writable():
                     continue  # from the top: it may have been closed meanwhile
+                queue = self._queue  # `gone` may have emptied it meanwhile
             frames = []
             while queue:
                 item = queue.popleft()
@@ -266,27 +306,45 @@ class Connection:
                     item = frame
                 frames.append(item.wire or text_frame(item.text))
                 metrics.delivered(item.type, item.published)
+            self._queue = _EMPTY  # everything taken
             if frames:
                 sink.write(b"".join(frames) if len(frames) > 1 else frames[0])
             # After the write: what on_drained sets going must come after what was queued.
-            if not self._room.is_set():
-                self._room.set()
-                if self.on_drained is not None:
-                    self.on_drained()
+            if self._full:
+                self._drained()
 
     def pending(self) -> int:
         return len(self._queue)
+
+    def gone(self) -> None:
+        """The client went away: closed, and nothing queued is written any more. A no-op
+        on a connection already closed (what explains that close is still sent)."""
+        if self.close_code is None:
+            self._queue = _EMPTY
+            self.close(CloseCode.normal)
 
     def close(self, code: CloseCode) -> None:
         """Close after what is queued (e.g. the `error` that explains it) has been sent,
         except for 4008, where the queue is what the client could not keep up with."""
         if self.close_code is None:
             self.close_code = code
-            self._ready.set()
-            self._room.set()
-            self._closed.set()
+            self._full = False  # nothing is replayed into a closed connection
+            waiter, self._room_waiter = self._room_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            self._wake_writer()
+            for closed in self._close_waiters or ():
+                if not closed.done():
+                    closed.set_result(None)
+            self._close_waiters = None
 
     async def wait_closed(self) -> CloseCode:
-        await self._closed.wait()
+        """Until the connection is closed; its close code."""
+        if self.close_code is None:
+            closed = asyncio.get_running_loop().create_future()
+            if self._close_waiters is None:
+                self._close_waiters = []
+            self._close_waiters.append(closed)
+            await closed
         assert self.close_code is not None
         return self.close_code

@@ -107,6 +107,17 @@ class TokenBucket:
 class SessionCore:
     """One connection's protocol state. Create it when the socket is accepted."""
 
+    __slots__ = (
+        "auth_deadline",
+        "bucket",
+        "expires_at",
+        "last_heard",
+        "limits",
+        "phase",
+        "pinged",
+        "violations",
+    )
+
     def __init__(self, limits: Limits, now: float) -> None:
         self.limits = limits
         self.phase = Phase.awaiting_auth

@@ -1,10 +1,11 @@
 """The WebSocket endpoint `/ws` (PROTOCOL.md). One multiplexed connection per client.
 
-Per connection: an auth handshake, then one receive loop and one send loop; the first to
-end (client gone, server closing, too slow, token expired) ends the other, and the socket
-is closed with the documented code. The protocol's rules (what to accept, when to ping,
-when to close) are decided by the Sans-I/O `SessionCore` (realtime/session_core.py); this
-module and ws_session.py only carry them out. Each inbound frame gets its own short DB
+Per connection: an auth handshake, then one receive loop (a task) and one send loop (the
+endpoint's own task); the first to end (client gone, server closing, too slow, token
+expired) ends the other, and the socket is closed with the documented code. The
+protocol's rules (what to accept, when to ping, when to close) are decided by the
+Sans-I/O `SessionCore` (realtime/session_core.py); this module and ws_session.py only
+carry them out. Each inbound frame gets its own short DB
 session — never one session for the socket's life.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from typing import cast
@@ -35,6 +37,8 @@ from realtime.ws_session import WsSession, feed, limits, receive_until
 log = logging.getLogger("parley.ws")
 # The ASGI scope extension through which the server offers a prepared-frame writer.
 FRAMES_EXTENSION = "parley.frames"
+# A client that went away mid-read or mid-write: not a failure.
+_GONE = (WebSocketDisconnect, OSError)
 router = APIRouter()
 
 
@@ -59,33 +63,39 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     logcontext.connection_id.set(conn.id)  # on every log line of this connection
     hub.register(conn)
     conn.offer(dump(HelloFrame(node=hub.node, user=conn.user, heartbeat=settings.ws_heartbeat)))
-    # Supervised: a loop that dies of a bug is logged once (with its traceback) and the
-    # socket closes 1011; a client that went away mid-send is not a failure.
-    gone = (WebSocketDisconnect, OSError)
+    # The endpoint's own task writes; one task reads. No third task waits for the close:
+    # `Connection.close` (from the reader, the hub or a revocation) ends the writer, and the
+    # reader ending closes the connection. A loop that dies of a bug is logged once (with
+    # its traceback) and the socket closes 1011; a client gone mid-send is not a failure.
     receiver = supervise(
-        asyncio.create_task(session.receive_loop(), name=f"ws-recv-{conn.id}"), expected=gone
+        asyncio.create_task(session.receive_loop(), name=f"ws-recv-{conn.id}"), expected=_GONE
     )
-    sender = supervise(
-        asyncio.create_task(_send_loop(websocket, conn), name=f"ws-send-{conn.id}"), expected=gone
-    )
-    closer = asyncio.create_task(conn.wait_closed(), name=f"ws-close-{conn.id}")
+    receiver.add_done_callback(functools.partial(_reader_ended, conn))
     try:
-        done, _ = await asyncio.wait(
-            {receiver, sender, closer}, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in done & {receiver, sender}:
-            failure = None if task.cancelled() else task.exception()
-            if failure is not None and not isinstance(failure, gone):
-                conn.close(CloseCode.internal)
+        await _send_loop(websocket, conn)
+    except _GONE:
+        pass
+    except Exception as exc:
+        log.error("send loop failed", exc_info=exc)
+        conn.close(CloseCode.internal)
     finally:
-        for task in (receiver, sender, closer):
-            task.cancel()
-        for task in (receiver, sender, closer):
-            with contextlib.suppress(BaseException):
-                await task
+        receiver.cancel()
+        with contextlib.suppress(BaseException):
+            await receiver
         await hub.disconnect(conn)
         log.info("connection closed", extra={"code": int(conn.close_code or CloseCode.normal)})
         await _close(websocket, conn.close_code or CloseCode.normal)
+
+
+def _reader_ended(conn: Connection, task: asyncio.Task[None]) -> None:
+    """The reader ended. Having closed the connection itself (the core's limits, a
+    handler), the writer sends what is queued, then ends; a bug closes 1011 the same way;
+    otherwise the client is gone and the writer ends at once."""
+    failure = None if task.cancelled() else task.exception()
+    if failure is not None and not isinstance(failure, _GONE):
+        conn.close(CloseCode.internal)
+    else:
+        conn.gone()  # a no-op when the connection was closed already
 
 
 def frame_sink(websocket: WebSocket) -> FrameSink | None:

@@ -128,6 +128,9 @@ def monotonic_expiry(claims: TokenClaims) -> float:
 
 
 class WsSession:
+    # Slots: one of these lives as long as its connection (thousands per worker).
+    __slots__ = ("conn", "core", "hub", "services", "settings", "typing_sent", "websocket")
+
     def __init__(
         self,
         websocket: WebSocket,

@@ -13,7 +13,7 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from app.ws_protocol import EXTENSION
+from app.ws_protocol import EXTENSION, Flag, Inbox
 from realtime.connection import text_frame
 from tests.servers import WS_PROTOCOL, free_port
 from tests.support import until
@@ -78,3 +78,52 @@ async def test_prepared_frames_arrive_whole_and_in_order_with_asgi_frames_and_th
     assert ws.close_code == 4008
     # Nothing may follow a close frame: the writer says so instead of writing.
     assert endpoint.after_close == [False, "refused"]
+
+
+# --- Inbox and Flag: uvicorn's queue and event, without a deque per idle socket ----------
+
+
+async def test_the_inbox_hands_messages_to_its_reader_in_order_and_wakes_a_waiting_reader() -> None:
+    inbox = Inbox()
+    assert inbox.empty()
+    inbox.put_nowait(1)
+    inbox.put_nowait(2)
+    assert not inbox.empty()
+    assert [await inbox.get(), await inbox.get()] == [1, 2]
+    assert inbox.empty()
+    reader = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)  # the reader is waiting now
+    assert not reader.done()
+    inbox.put_nowait(3)
+    assert await asyncio.wait_for(reader, 5) == 3
+
+
+async def test_the_inbox_refuses_a_second_concurrent_reader_and_survives_a_cancelled_one() -> None:
+    inbox = Inbox()
+    first = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError):
+        await inbox.get()
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    # The cancelled reader left nothing behind: the next one gets the next message.
+    inbox.put_nowait("after")
+    assert await asyncio.wait_for(inbox.get(), 5) == "after"
+
+
+async def test_the_flag_wakes_every_waiter_when_set_and_a_cancelled_waiter_wakes_no_one() -> None:
+    flag = Flag(False)
+    assert not flag.is_set()
+    waiters = [asyncio.create_task(flag.wait()) for _ in range(3)]
+    await asyncio.sleep(0)
+    waiters[0].cancel()
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiters[1:])
+    flag.set()
+    await asyncio.wait_for(asyncio.gather(*waiters[1:]), 5)
+    assert waiters[0].cancelled()
+    flag.clear()
+    assert not flag.is_set()
+    flag.set()
+    await asyncio.wait_for(flag.wait(), 5)  # set: returns at once

@@ -142,3 +142,36 @@ async def test_a_refused_droppable_frame_is_replayed_only_after_what_was_queued(
     assert seqs(socket) == [1, 2, 3]
     conn.close(CloseCode.normal)
     await asyncio.wait_for(pump, WITHIN)
+
+
+async def test_a_client_gone_ends_the_writer_at_once_and_drops_what_was_queued() -> None:
+    conn, socket = connection()
+    socket.pause()
+    conn.offer(frame(1))
+    writer = asyncio.create_task(conn.pump(socket))
+    await asyncio.sleep(0)  # the writer waits for the socket
+    conn.gone()
+    socket.resume()  # what a lost transport does to its waiting writers
+    await asyncio.wait_for(writer, WITHIN)
+    assert conn.close_code is CloseCode.normal
+    assert conn.pending() == 0
+    assert socket.texts() == []
+
+
+async def test_gone_after_a_close_keeps_what_explains_the_close() -> None:
+    conn, socket = connection()
+    socket.pause()
+    conn.offer(frame(1))  # say, the `error` before a 4001
+    conn.close(CloseCode.unauthorized)
+    conn.gone()
+    assert conn.close_code is CloseCode.unauthorized
+    assert conn.pending() == 1
+
+
+async def test_wait_closed_wakes_every_waiter_with_the_code() -> None:
+    conn, _ = connection()
+    waiters = [asyncio.create_task(conn.wait_closed()) for _ in range(2)]
+    await asyncio.sleep(0)
+    conn.close(CloseCode.too_slow)
+    assert await asyncio.wait_for(asyncio.gather(*waiters), WITHIN) == [CloseCode.too_slow] * 2
+    assert await conn.wait_closed() is CloseCode.too_slow  # closed: returns at once
