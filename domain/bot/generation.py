@@ -238,6 +238,10 @@ class Generation:
                         self.pieces += 1
                         self._push(self.filter.feed(piece.text) if self.filter else piece.text)
         except ProviderError as exc:
+            # The kind of failure only (never the upstream's words): without it a failed
+            # answer in a bench or in production says nothing about why.
+            cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else None
+            log.warning("bot answer failed", extra={"reason": exc.reason, "error": cause})
             return StreamError(code=exc.code, reason=exc.reason, message=exc.message)
         if self.filter is not None:
             self._push(self.filter.close())
