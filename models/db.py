@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 0) -> AsyncEngine:
+    # 20 kept connections and no overflow (was 10 + 10 overflow): the same most
+    # connections a worker holds (PostgreSQL's max_connections is shared by every worker
+    # of every process), but a burst no longer closes each overflow connection on return
+    # and opens a new one on the next checkout (a connect, authentication and asyncpg's
+    # per-connection setup queries each time; decision 0035). Connections are still opened
+    # lazily: an idle worker holds only what its busiest moment needed.
     # No pool_pre_ping: with asyncpg it costs a BEGIN/ROLLBACK round trip on every checkout
     # (5-7% of a worker's CPU under load, see docs/benchmarks.md). A dead connection
     # surfaces as a connection error instead, which transports answer with `unavailable`,
@@ -18,7 +24,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max_overflow,
         pool_recycle=1800,
         pool_timeout=10,
         # Statement parameters are user content (message bodies can be health data): never

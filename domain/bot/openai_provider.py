@@ -6,7 +6,9 @@ carries the token usage. The SDK sends the request and maps HTTP errors
 building the SDK's `ChatCompletionChunk` model per token (3-4x less CPU per answer,
 docs/decisions/0016). The SDK's own retries are off: a live answer fails fast and says so
 (`stream_end` failed) rather than stalling the user behind hidden backoff; the caller's
-first-token / idle / total timeouts bound every wait.
+first-token / idle / total timeouts bound every wait. The one exception: a request that got
+no response at all (a connection error, not a timeout) is sent once more at once, on a
+fresh connection (decision 0035).
 """
 
 from __future__ import annotations
@@ -74,34 +76,50 @@ class OpenAIProvider:
             else:
                 messages.append({"role": "assistant", "content": turn.text})
         messages.append({"role": "user", "content": prompt.message})
-        try:
-            async with self._client.chat.completions.with_streaming_response.create(
-                model=self._model,
-                # The messages go in `extra_body`, sent as they are: they are plain dicts of
-                # str built above, and the SDK's transform of `messages` against its
-                # TypedDicts cost 1.3+ CPU-ms per request (docs/benchmarks.md).
-                messages=[],
-                extra_body={"messages": messages},
-                stream=True,
-                stream_options={"include_usage": True},
-            ) as response:
-                async for line in response.iter_lines():
-                    for piece in parse_line(line):
-                        yield piece
-        except openai.RateLimitError as exc:
-            raise ProviderError(
-                "rate_limited",
-                "upstream_rate_limited",
-                "The AI model is busy right now (rate limited); please try again shortly.",
-            ) from exc
-        except (openai.APIError, httpx.HTTPError, UpstreamFailed) as exc:
-            # Status errors, connection errors, an error event mid-stream: never repeat the
-            # upstream's words (they may echo the prompt), only what kind of failure it was.
-            raise ProviderError(
-                "unavailable",
-                "upstream_error",
-                f"The AI model failed to answer ({type(exc).__name__}); please try again.",
-            ) from exc
+        for attempt in (1, 2):
+            opened = False
+            try:
+                async with self._client.chat.completions.with_streaming_response.create(
+                    model=self._model,
+                    # The messages go in `extra_body`, sent as they are: they are plain dicts
+                    # of str built above, and the SDK's transform of `messages` against its
+                    # TypedDicts cost 1.3+ CPU-ms per request (docs/benchmarks.md).
+                    messages=[],
+                    extra_body={"messages": messages},
+                    stream=True,
+                    stream_options={"include_usage": True},
+                ) as response:
+                    opened = True
+                    async for line in response.iter_lines():
+                        for piece in parse_line(line):
+                            yield piece
+                return
+            except openai.APIConnectionError as exc:
+                if attempt == 1 and not opened and not isinstance(exc, openai.APITimeoutError):
+                    # No response at all: almost always a pooled keep-alive connection the
+                    # upstream closed as we reused it (its idle timeout racing httpx's,
+                    # decision 0035). Nothing was shown, so one immediate retry on a fresh
+                    # connection is invisible; a second failure fails the answer.
+                    continue
+                raise _failed(exc) from exc
+            except openai.RateLimitError as exc:
+                raise ProviderError(
+                    "rate_limited",
+                    "upstream_rate_limited",
+                    "The AI model is busy right now (rate limited); please try again shortly.",
+                ) from exc
+            except (openai.APIError, httpx.HTTPError, UpstreamFailed) as exc:
+                raise _failed(exc) from exc
+
+
+def _failed(exc: Exception) -> ProviderError:
+    # Status errors, connection errors, an error event mid-stream: never repeat the
+    # upstream's words (they may echo the prompt), only what kind of failure it was.
+    return ProviderError(
+        "unavailable",
+        "upstream_error",
+        f"The AI model failed to answer ({type(exc).__name__}); please try again.",
+    )
 
 
 class UpstreamFailed(Exception):

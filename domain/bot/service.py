@@ -112,16 +112,19 @@ class BotService:
         red flags is the exception: it is always stored and answered with the emergency
         reply, and cancels an answer in flight."""
         kind = self._kinds.get(room_id)
-        doctor, retry, waits = False, False, False
+        doctor, retry, waits, emergency = False, False, False, False
         owner: int | None = None
         current: str | None = None
-        history: list[tuple[bool, str, int]] = []
+        stream_id: str | None = None
+        asked: str | None = None
+        prompt: Prompt | None = None
+        cfg = self.rt.config
         if kind is None or kind is RoomKind.bot_conversation:
             text = chat.check_message(body, client_id, max_chars=max_chars)
             post = self._poster(author, room_id, client_id, text, max_chars)
             # One session, few statements, read all a bot message needs (and a room's
-            # kind, the first time this worker sees it): each checkout is a wait when
-            # the pool is busy, each round trip holds the connection longer.
+            # kind, the first time this worker sees it) and take the grant: each checkout
+            # is a wait when the pool is busy, each round trip holds the connection longer.
             async with self.sessions() as session:
                 await store.reading(session)
                 state = await store.send_state(session, room_id, author.id, client_id)
@@ -139,11 +142,29 @@ class BotService:
                         owner = await store.room_owner(session, room_id)
                     else:
                         retry, current = state.retry, state.current
-                        if not retry:
-                            history = await store.context(
-                                session, room_id, store.SEQ_MAX, self.rt.config.context_messages
-                            )
-                            waits = await shares.doctor_participates(session, room_id)
+                    if not doctor and not retry:
+                        history = await store.context(
+                            session, room_id, store.SEQ_MAX, cfg.context_messages
+                        )
+                        waits = state.doctor_participates
+                        asked = addressed(text)
+                        prompt = self._prompt(asked if asked is not None else text, history)
+                        # The triage above screened `text` unless the message addresses
+                        # the bot: then the whole message is screened too.
+                        emergency = prompt.offline.urgency is Urgency.emergency or (
+                            asked is not None and screen(text).hit
+                        )
+                    if prompt is not None and not emergency and not (waits and asked is None):
+                        stream_id = f"s-{secrets.token_hex(6)}"
+                        # The lease exists before the grant: a sweeper never sees a grant
+                        # without one.
+                        await self.rt.broker.set_key(
+                            live.lease_key(stream_id), self.rt.broker.node, cfg.lease
+                        )
+                        await store.grant(
+                            session, stream_id, room_id, author.id, self.rt.broker.node,
+                            self.provider.name,
+                        )  # fmt: skip
         if kind is not RoomKind.bot_conversation:
             return await chat.post_message(
                 self.intake, author, room_id, client_id, body, max_chars=max_chars
@@ -151,11 +172,9 @@ class BotService:
         # Posting happens outside the session: one pooled connection per request at a time.
         if doctor:
             return await self._doctor_post(post, author, room_id, owner)
-        if retry:
+        if retry or prompt is None:
             return await post()  # a retry: acked with the first seq, nothing generated
-        asked = addressed(text)
-        prompt = self._prompt(asked if asked is not None else text, history)
-        if screen(text).hit or prompt.offline.urgency is Urgency.emergency:
+        if emergency:
             # Safety over the one-answer rule: an emergency is never refused. The answer in
             # flight is cancelled (its partial text kept) and the emergency reply goes out
             # at once; no model is called for this message.
@@ -165,18 +184,11 @@ class BotService:
             posted = await self._emergency(post, room_id, prompt.offline)
             await self._record(author.id, room_id, posted, prompt)
             return posted
-        if waits and asked is None:
+        if stream_id is None:
             # A doctor takes part: the patient talks to them unless they ask the bot.
             posted = await post()
             await self._record(author.id, room_id, posted, prompt)
             return posted
-        stream_id = f"s-{secrets.token_hex(6)}"
-        cfg = self.rt.config
-        # The lease exists before the grant: a sweeper never sees a grant without one.
-        await self.rt.broker.set_key(live.lease_key(stream_id), self.rt.broker.node, cfg.lease)
-        await store.grant(
-            self.sessions, stream_id, room_id, author.id, self.rt.broker.node, self.provider.name
-        )
         try:
             used = await self.rt.broker.count_key(live.quota_key(author.id), cfg.quota_window)
             if used > cfg.quota:
@@ -192,8 +204,13 @@ class BotService:
         if not posted.created:  # a concurrent retry won the race: it generates, not us
             await store.release(self.sessions, stream_id)
             return posted
-        await store.attach(self.sessions, stream_id, posted.event.seq)
-        await self._record(author.id, room_id, posted, prompt)
+        # The grant's message and the findings: one checkout, two autocommit statements.
+        async with self.sessions() as session:
+            await store.reading(session)
+            await store.attach(session, stream_id, posted.event.seq)
+            await symptoms.record_on(
+                session, author.id, room_id, posted.event.seq, prompt.offline.findings
+            )
         job = Job(stream_id, room_id, posted.event.seq, self.provider, prompt)
         self._start(Generation(self.rt, job))
         return posted

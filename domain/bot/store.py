@@ -36,7 +36,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.bot.events import StreamError, TriageInfo, UsageInfo
 from domain.care.doctors import DoctorCard
 from domain.errors import Conflict
-from models import BotStream, MemberRole, Membership, Message, Room, RoomKind
+from models import (
+    BotStream,
+    ConsultationShare,
+    MemberRole,
+    Membership,
+    Message,
+    Room,
+    RoomKind,
+    ShareMode,
+)
 
 SEQ_MAX = 2**63 - 1
 
@@ -64,13 +73,15 @@ class SendState:
     role: MemberRole | None  # None: not a member
     retry: bool  # the author already stored a message with this client_id
     current: str | None  # the answer in flight in the room, if any
+    doctor_participates: bool  # a doctor takes part now (the bot then waits to be asked)
 
 
 async def send_state(
     session: AsyncSession, room_id: int, author_id: int, client_id: str | None
 ) -> SendState:
     """The room's kind, the author's role in it (None: not a member), whether `client_id`
-    was stored before and the answer in flight: one round trip (a send's reads were four)."""
+    was stored before, the answer in flight and whether a doctor participates: one round
+    trip (a send's reads were five)."""
     role = (
         select(Membership.role)
         .where(Membership.room_id == Room.id, Membership.user_id == author_id)
@@ -86,18 +97,21 @@ async def send_state(
         .where(BotStream.room_id == Room.id, BotStream.finished_at.is_(None))
         .scalar_subquery()
     )
-    stmt = select(Room.kind, role, retry, current).where(Room.id == room_id)
+    participates = exists().where(
+        ConsultationShare.room_id == Room.id, ConsultationShare.mode == ShareMode.participate
+    )
+    stmt = select(Room.kind, role, retry, current, participates).where(Room.id == room_id)
     row = (await session.execute(stmt)).first()
     if row is None:
-        return SendState(None, None, False, None)
-    return SendState(row[0], row[1], bool(row[2]), row[3])
+        return SendState(None, None, False, None, False)
+    return SendState(row[0], row[1], bool(row[2]), row[3], bool(row[4]))
 
 
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 async def grant(
-    sessions: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     stream_id: str,
     room_id: int,
     owner_id: int,
@@ -106,19 +120,19 @@ async def grant(
 ) -> None:
     """Reserve the conversation for one answer. Raises Conflict if one is in flight.
 
-    One autocommit statement (no BEGIN/COMMIT round trips), like every write of a send."""
+    One statement on `session`, which reads in autocommit (`reading`): the send's reads and
+    its grant share one pool checkout, with no BEGIN/COMMIT round trips."""
     row = {"id": stream_id, "room_id": room_id, "owner_id": owner_id, "node": node,
            "provider": provider}  # fmt: skip
-    async with sessions() as session:
-        conn = await session.connection(execution_options=_AUTOCOMMIT)
-        try:
-            await conn.execute(insert(BotStream).values(row))
-        except IntegrityError:
-            current = await in_flight(session, room_id)
-            raise Conflict(
-                "The bot is still answering in this conversation; wait for it or cancel it.",
-                details={"stream": current.id if current is not None else None},
-            ) from None
+    conn = await session.connection()
+    try:
+        await conn.execute(insert(BotStream).values(row))
+    except IntegrityError:
+        current = await in_flight(session, room_id)
+        raise Conflict(
+            "The bot is still answering in this conversation; wait for it or cancel it.",
+            details={"stream": current.id if current is not None else None},
+        ) from None
 
 
 async def release(sessions: async_sessionmaker[AsyncSession], stream_id: str) -> None:
@@ -130,10 +144,11 @@ async def release(sessions: async_sessionmaker[AsyncSession], stream_id: str) ->
         )
 
 
-async def attach(sessions: async_sessionmaker[AsyncSession], stream_id: str, seq: int) -> None:
-    async with sessions() as session:
-        conn = await session.connection(execution_options=_AUTOCOMMIT)
-        await conn.execute(update(BotStream).where(BotStream.id == stream_id).values(reply_to=seq))
+async def attach(session: AsyncSession, stream_id: str, seq: int) -> None:
+    """The grant's user message. One statement on `session`, which is in autocommit
+    (`reading`)."""
+    conn = await session.connection()
+    await conn.execute(update(BotStream).where(BotStream.id == stream_id).values(reply_to=seq))
 
 
 async def reading(session: AsyncSession) -> None:
@@ -241,6 +256,22 @@ async def finish(
 ) -> tuple[Stored, int] | None:
     """Store the answer and finish its grant; (stored, reply_to), or None if someone else
     finished it first or the conversation is gone."""
+    async with sessions() as session:
+        await reading(session)
+        return await finish_on(session, stream_id, status, body, triage, usage, error, doctors)
+
+
+async def finish_on(
+    session: AsyncSession,
+    stream_id: str,
+    status: str,
+    body: str,
+    triage: TriageInfo,
+    usage: UsageInfo | None,
+    error: StreamError | None,
+    doctors: list[DoctorCard] | None = None,
+) -> tuple[Stored, int] | None:
+    """`finish` on a session in autocommit (`reading`) that the caller holds anyway."""
     params = {
         "stream": stream_id,
         "status": status,
@@ -250,9 +281,7 @@ async def finish(
         "error": _dump(error),
         "doctors": _cards(doctors),
     }
-    async with sessions() as session:
-        conn = await session.connection(execution_options=_AUTOCOMMIT)
-        row = (await conn.execute(_FINISH, params)).first()
+    row = (await (await session.connection()).execute(_FINISH, params)).first()
     if row is None:
         return None
     return Stored(row.id, row.seq, row.created_at), int(row.reply_to)

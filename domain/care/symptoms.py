@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.care import audit, shares
@@ -105,15 +105,39 @@ async def record(
 ) -> None:
     """Store a message's findings. Never raises: the message itself is already stored and
     acknowledged; a lost entry is logged without its content."""
-    rows = entries_of(user_id, room_id, seq, findings)
+    if not entries_of(user_id, room_id, seq, findings):
+        return
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await record_on(session, user_id, room_id, seq, findings)
+
+
+async def record_on(
+    session: AsyncSession,
+    user_id: int,
+    room_id: int,
+    seq: int,
+    findings: Sequence[Finding],
+) -> None:
+    """`record` on a session the caller holds anyway, already in autocommit (one pool
+    checkout for a send's last writes). One statement: the rows are stored together or not
+    at all, with no BEGIN/COMMIT round trips. Never raises, like `record`."""
+    rows = [
+        {c: getattr(e, c) for c in _ENTRY_COLUMNS}
+        for e in entries_of(user_id, room_id, seq, findings)
+    ]
     if not rows:
         return
     try:
-        async with sessions() as session:
-            session.add_all(rows)
-            await session.commit()
+        await (await session.connection()).execute(insert(SymptomEntry).values(rows))
     except Exception as exc:  # noqa: BLE001 - the history is secondary to the message
         log.warning("symptom findings not stored", extra={"error": type(exc).__name__})
+
+
+_ENTRY_COLUMNS = (
+    "user_id", "room_id", "seq", "symptom", "body_site", "severity", "onset", "duration",
+    "duration_days", "negated",
+)  # fmt: skip
 
 
 async def own(session: AsyncSession, user_id: int, *, limit: int = 500) -> list[SymptomView]:
