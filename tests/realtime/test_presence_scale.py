@@ -181,3 +181,46 @@ async def test_thousands_joining_a_crowded_room_reach_a_watcher_as_few_diffs(
         await a.close()
     finally:
         await far.close()
+
+
+DOOMED = 300
+
+
+async def test_a_crashed_workers_users_leave_a_crowded_room_once_each_in_diffs(
+    api: Api, settings: Settings
+) -> None:
+    """Entries a dead worker stopped refreshing are swept as before (0027); in a crowded
+    room their `leave`s reach the watcher inside `presence_diff`s, each user exactly once,
+    and the count ends at the server's."""
+    asha, ravi = await api.user("Asha"), await api.user("Ravi")
+    room = await api.room(asha, ravi)
+    channel = f"room:{room}"
+    far, _ = await seed_crowd(settings, channel)
+    doomed = [
+        PresenceEntry(user_id=3_000_000 + i, name=f"Gone {i}", node="node-dead", conn_id=f"d{i}")
+        for i in range(DOOMED)
+    ]
+    try:
+        # Announced online by a worker that then died: never refreshed, expiring in 1 s.
+        await asyncio.gather(*(far.presence_add(channel, e, 1) for e in doomed))
+        a = await api.ws(asha)
+        assert (await a.request({"type": "subscribe", "channel": channel}))["type"] == (
+            "subscribed"
+        )
+        assert (await a.expect("presence"))["count"] == CROWD + DOOMED + 1
+        assert await joined_or_left(a) == ([asha.id], [])  # her own join
+
+        gone: list[int] = []
+        count = -1
+        # The server sweeps every ttl/4 (5 s at the default 20 s). `count` is read at each
+        # flush, so it can be ahead of the leaves still being published: wait for both.
+        while count != CROWD + 1 or len(gone) < DOOMED:
+            frame = await a.expect("presence_diff", within=15)
+            assert frame["joined"] == []
+            gone += [u["id"] for u in frame["left"]]
+            count = frame["count"]
+        assert sorted(gone) == [e.user_id for e in doomed]  # each exactly once
+        assert (await far.presence_page(channel, 0)).total == CROWD + 1
+        await a.close()
+    finally:
+        await far.close()
