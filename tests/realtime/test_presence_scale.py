@@ -224,3 +224,46 @@ async def test_a_crashed_workers_users_leave_a_crowded_room_once_each_in_diffs(
         await a.close()
     finally:
         await far.close()
+
+
+async def test_a_room_that_shrinks_to_the_snapshot_limit_gets_plain_joins_again(
+    api: Api, settings: Settings
+) -> None:
+    asha, ravi = await api.user("Asha"), await api.user("Ravi")
+    room = await api.room(asha, ravi)
+    channel = f"room:{room}"
+    assert settings.redis_url is not None
+    far = RedisBroker(settings.redis_url, "node-far", prefix=settings.redis_prefix)
+    await far.start()
+    announcer = Presence(far, 300)
+    guests = [
+        (
+            PresenceEntry(user_id=4_000_000 + i, name=f"G {i}", node="node-far", conn_id=f"s{i}"),
+            UserRef(id=4_000_000 + i, name=f"G {i}"),
+        )
+        for i in range(SNAPSHOT_LIMIT + 20)
+    ]
+    try:
+        await asyncio.gather(*(far.presence_add(channel, e, 300) for e, _ in guests))
+        a = await api.ws(asha)
+        assert (await a.request({"type": "subscribe", "channel": channel}))["type"] == (
+            "subscribed"
+        )
+        assert (await a.expect("presence"))["count"] == SNAPSHOT_LIMIT + 21
+        await joined_or_left(a)  # her own join
+        # 30 leave: crowded while they go, so one or more diffs; then 91 are online.
+        await asyncio.gather(*(announcer.exit(channel, e, u, quiet=False) for e, u in guests[:30]))
+        left: list[int] = []
+        while len(left) < 30:
+            left += [u["id"] for u in (await a.expect("presence_diff"))["left"]]
+        assert sorted(left) == [e.user_id for e, _ in guests[:30]]
+        # At or below the limit, a join is one plain `join` again, as old clients expect.
+        r = await api.ws(ravi)
+        assert (await r.request({"type": "subscribe", "channel": channel}))["type"] == (
+            "subscribed"
+        )
+        assert (await a.expect("join"))["user"]["id"] == ravi.id
+        await a.close()
+        await r.close()
+    finally:
+        await far.close()
