@@ -102,6 +102,17 @@ class PresenceEvent(_ChannelEvent):
     count: int | None = None
 
 
+class PresenceDiffEvent(_ChannelEvent):
+    """Who came and went in a crowded channel (v1.3): one window's `join`s and `leave`s
+    merged, each user at most once. Add `joined`, remove `left`, and take `count` (the
+    number online when it was sent) to keep a `presence` snapshot up to date."""
+
+    type: Literal["presence_diff"] = "presence_diff"
+    joined: list[User]
+    left: list[User]
+    count: int
+
+
 class JoinEvent(_ChannelEvent):
     type: Literal["join"] = "join"
     user: User
@@ -227,6 +238,7 @@ ParleyEvent = (
     MessageEvent
     | TypingEvent
     | PresenceEvent
+    | PresenceDiffEvent
     | JoinEvent
     | LeaveEvent
     | StreamStart
@@ -245,6 +257,7 @@ _MODELS: dict[str, type[_ChannelEvent]] = {
     "message": MessageEvent,
     "typing": TypingEvent,
     "presence": PresenceEvent,
+    "presence_diff": PresenceDiffEvent,
     "join": JoinEvent,
     "leave": LeaveEvent,
     "stream_start": StreamStart,

@@ -83,8 +83,21 @@ class PresenceEvent(_Event):
     count: int
 
 
+class PresenceDiffEvent(_Event):
+    """Who came and went in a crowded channel (v1.3, decision 0033): the `join`s and
+    `leave`s of one short window merged, each user at most once (in `joined` if their last
+    event was a join, in `left` if a leave), and `count`, the number of users online when
+    it was sent. Applying `joined` (add) and `left` (remove) to the `presence` snapshot and
+    taking `count` keeps a client's view equal to the server's."""
+
+    type: Literal["presence_diff"] = "presence_diff"
+    joined: list[UserRef]
+    left: list[UserRef]
+    count: int
+
+
 DurableEvent = MessageEvent
-Event = MessageEvent | TypingEvent | JoinEvent | LeaveEvent | PresenceEvent
+Event = MessageEvent | TypingEvent | JoinEvent | LeaveEvent | PresenceEvent | PresenceDiffEvent
 
 
 class EventHeader(BaseModel):

@@ -13,7 +13,14 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, TypeAdapter
 
 from domain.bot.events import BotMessageEvent, DeltaEvent, StreamEndEvent, StreamStartEvent
-from domain.events import JoinEvent, LeaveEvent, MessageEvent, PresenceEvent, TypingEvent
+from domain.events import (
+    JoinEvent,
+    LeaveEvent,
+    MessageEvent,
+    PresenceDiffEvent,
+    PresenceEvent,
+    TypingEvent,
+)
 from domain.notifications import NotificationEvent, UnreadEvent
 from domain.study.events import BoardEvent, EndedEvent, QuestionEvent, RankEvent, RevealEvent
 from realtime import frames
@@ -46,6 +53,7 @@ SERVER: list[type[BaseModel]] = [
     MessageEvent,
     TypingEvent,
     PresenceEvent,
+    PresenceDiffEvent,
     JoinEvent,
     LeaveEvent,
     StreamStartEvent,

@@ -47,6 +47,7 @@ from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
 from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
 from realtime.presence import Ephemeral, Presence
+from realtime.presence_diff import PresenceCoalescer
 from realtime.revocation import Revocations
 from realtime.subscriptions import (
     NO_HEADER,
@@ -59,6 +60,7 @@ from realtime.subscriptions import (
 log = logging.getLogger("parley.hub")
 
 REPLAY_PAGE = 500
+_JOIN_LEAVE = frozenset({"join", "leave"})
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # the broker's own confirmation wait is 5 s
 
 
@@ -76,6 +78,7 @@ class Hub:
         self._sessions = sessions
         self.context = KindContext(sessions=sessions, broker=broker)
         self.presence = Presence(broker, presence_ttl)
+        self.coalescer = PresenceCoalescer(broker, self._deliver_diff)
         self.authorizer = Authorizer(sessions)
         self._backlog_limit = backlog_limit
         self.connections: dict[str, Connection] = {}
@@ -182,7 +185,9 @@ class Hub:
                 dump(SubscribedFrame(ref=ref, channel=channel, head=head, recovered=recovered))
             )
             if sub.presence is not None:
-                conn.offer((await self.presence.snapshot(channel)).model_dump_json())
+                snapshot = await self.presence.snapshot(channel)
+                self.coalescer.seen(channel, snapshot.count)
+                conn.offer(snapshot.model_dump_json())
             if ordered and since is not None and recovered:
                 await self._replay(ch, sub, since, head)
             if kind.on_subscribe is not None:
@@ -285,6 +290,7 @@ class Hub:
             if ch is None or ch.subs:
                 return
             del self.channels[channel]
+            self.coalescer.forget(channel)
             if ch.filler is not None:
                 ch.filler.cancel()
             with contextlib.suppress(Exception):
@@ -307,6 +313,12 @@ class Hub:
             return
         if header.to is not None and header.seq is None and header.to not in ch.by_user:
             return  # personal, for a user with no subscription here: nothing to frame
+        if (
+            header.type in _JOIN_LEAVE
+            and ch.kind.presence
+            and self.coalescer.take(channel, header, frame)
+        ):
+            return  # goes out in the channel's next `presence_diff`
         out = outgoing(header, frame, live=True)
         if header.seq is not None and ch.kind.delivery is Delivery.ordered:
             self.ordered.accept(ch, header.seq, out)
@@ -324,6 +336,11 @@ class Hub:
             if user_id in ch.by_user:
                 one = header.model_copy(update={"to": user_id})
                 self.fanout(ch, one, outgoing(one, frame, live=True))
+
+    def _deliver_diff(self, channel: str, out: Outgoing) -> None:
+        ch = self.channels.get(channel)
+        if ch is not None:
+            self.fanout(ch, None, out)
 
     def fanout(self, ch: ChannelState, header: EventHeader | None, out: Outgoing) -> None:
         """Hand one event to every local subscriber of the channel by its policy."""

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-NOISE = frozenset({"presence", "join", "leave", "typing", "ping"})
+NOISE = frozenset({"presence", "presence_diff", "join", "leave", "typing", "ping"})
 _refs = itertools.count(1)
 
 

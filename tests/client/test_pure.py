@@ -16,6 +16,7 @@ from client import (
     Delta,
     Event,
     MessageEvent,
+    PresenceDiffEvent,
     RankEvent,
     StreamEnd,
     StreamStart,
@@ -218,6 +219,18 @@ def test_events_parse_typed_and_anything_unknown_passes_through_generic() -> Non
     event = parse_event(frame)
     assert isinstance(event, MessageEvent)
     assert event.author.bot and event.triage is not None and event.reply_to == 2
+
+    diff = parse_event(
+        {
+            "type": "presence_diff",
+            "channel": CH,
+            "joined": [{"id": 9, "name": "Ravi"}],
+            "left": [{"id": 12, "name": "Mei"}],
+            "count": 4187,
+        }
+    )
+    assert isinstance(diff, PresenceDiffEvent)
+    assert ([u.id for u in diff.joined], [u.id for u in diff.left], diff.count) == ([9], [12], 4187)
 
     unknown = parse_event({"type": "confetti", "channel": CH, "colour": "gold"})
     assert isinstance(unknown, Event) and unknown.data["colour"] == "gold"

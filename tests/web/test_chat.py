@@ -88,6 +88,7 @@ async def test_two_people_chat_across_workers(site: Cluster, rest: Api, browsers
 
     # Presence and typing.
     await expect(a.get_by_role("list", name="Online now")).to_contain_text("Ravi")
+    await expect(a.locator(".online-count")).to_have_text("2")  # the server's `count`
     await b.get_by_role("textbox", name="Message").press_sequentially("hi")
     await expect(a.locator(".typing")).to_have_text("Ravi is typing…")
 

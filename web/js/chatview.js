@@ -5,6 +5,9 @@
 import { h, fill, time, clientId } from "./dom.js";
 import { ANNOUNCE } from "./quiz.js";
 
+// Names listed beside the online count; the rest of a crowded room is only counted.
+const ONLINE_SHOWN = 20;
+
 const URGENCY = {
   emergency: "Emergency — get help now",
   urgent: "Urgent — see a doctor today",
@@ -24,6 +27,7 @@ export class ChatView {
     this.more = h("button", { type: "button", class: "more", onclick: () => this.loadEarlier() }, "Load earlier messages");
     this.typingLine = h("p", { class: "typing", "aria-live": "polite" });
     this.online = h("ul", { class: "online", "aria-label": "Online now" });
+    this.onlineCount = h("span", { class: "online-count", "aria-live": "polite" });
     this.emergency = h("div", { class: "emergency-pin", hidden: true, role: "alert" });
     this.input = h("textarea", {
       id: "composer", rows: "2", maxlength: "4000", required: true,
@@ -44,7 +48,7 @@ export class ChatView {
       state.isBot
         ? h("p", { class: "disclaimer" }, "Symptom2Specialist suggests which kind of doctor to see. It is not a diagnosis. ",
             "In an emergency, call your local emergency number (112) or go to the nearest hospital.")
-        : h("div", { class: "presence" }, h("span", { class: "label" }, "Online:"), this.online),
+        : h("div", { class: "presence" }, h("span", { class: "label" }, "Online:"), this.onlineCount, this.online),
       this.scroller, this.typingLine, this.form);
     this._listener = (what, detail) => this.update(what, detail);
     state.listeners.add(this._listener);
@@ -120,7 +124,9 @@ export class ChatView {
       if (atEnd) this.scrollToEnd();
       this.markRead();
     } else if (what === "presence") {
-      fill(this.online, this.state.online.map((u) => h("li", {}, u.name)));
+      // A crowded room would make a list of thousands: the count, and the first names.
+      this.onlineCount.textContent = String(this.state.onlineCount);
+      fill(this.online, this.state.online.slice(0, ONLINE_SHOWN).map((u) => h("li", {}, u.name)));
     } else if (what === "typing") {
       const names = this.state.typingNames(this.me.id);
       this.typingLine.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";

@@ -13,6 +13,7 @@ export class RoomState {
     this.hasMore = true;
     this.loaded = false;
     this.online = [];
+    this.onlineCount = 0;
     this.typing = new Map(); // user id -> {name, until}
     this.streams = new Map(); // stream id -> {id, replyTo, text, index, status, seq, error}
     this.pending = new Map(); // client id -> {body, failed}
@@ -60,17 +61,35 @@ export class RoomState {
         this.add([f]);
         break;
       case "presence":
+        // `online` lists at most 100 users; `count` (absent from older servers) is all of them.
         this.online = f.online;
+        this.onlineCount = typeof f.count === "number" ? f.count : f.online.length;
         this.changed("presence");
         break;
       case "join":
-        if (!this.online.some((u) => u.id === f.user.id)) this.online = [...this.online, f.user];
+        if (!this.online.some((u) => u.id === f.user.id)) {
+          this.online = [...this.online, f.user];
+          this.onlineCount += 1;
+        }
         this.changed("presence");
         break;
       case "leave":
-        this.online = this.online.filter((u) => u.id !== f.user.id);
+        if (this.online.some((u) => u.id === f.user.id)) {
+          this.online = this.online.filter((u) => u.id !== f.user.id);
+          this.onlineCount = Math.max(this.online.length, this.onlineCount - 1);
+        }
         this.changed("presence");
         break;
+      case "presence_diff": {
+        // A crowded room's joins and leaves of one window; `count` is the server's own.
+        const gone = new Set(f.left.map((u) => u.id));
+        const kept = this.online.filter((u) => !gone.has(u.id));
+        const ids = new Set(kept.map((u) => u.id));
+        this.online = kept.concat(f.joined.filter((u) => !ids.has(u.id)));
+        this.onlineCount = f.count;
+        this.changed("presence");
+        break;
+      }
       case "typing":
         this.typing.set(f.user.id, { name: f.user.name, until: Date.now() + 3000 });
         this.changed("typing");
