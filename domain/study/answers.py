@@ -211,13 +211,14 @@ async def store(session: AsyncSession, batch: Sequence[AnswerIn]) -> Stored:
             results.append(Conflict(f"You answered question {a.question_id} already."))
             continue
         live = sessions[a.session_id]
-        points = CORRECT_MARKS if a.option == keys[a.question_id] else WRONG_MARKS
+        ok = a.option == keys[a.question_id]
+        points = CORRECT_MARKS if ok else WRONG_MARKS
         for board, epoch, unit in (
             (session_board(a.session_id), live.started_at, 1),
             (room_board(live.room_id), live.room_created_at, 100),
         ):
             next_seq[board.name] += 1
             tick = boards.tick_of(at, epoch, unit)
-            changes.append(Change(board, next_seq[board.name], a.user_id, points, tick))
+            changes.append(Change(board, next_seq[board.name], a.user_id, points, tick, ok))
         results.append(Answered(a.session_id, live.room_id, a.question_id, a.user_id, a.option, at))
     return Stored(results, changes)
