@@ -33,6 +33,7 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         # Tallied sets: watermark, and the applied changes above it.
         self._tally_wm: dict[str, int] = {}
         self._tally_above: dict[str, dict[int, Tally]] = {}
+        self._tally_counts: dict[str, dict[str, tuple[int, int]]] = {}
         # Stream entries (id, data) in order, and the monotonic time each stream expires.
         self._streams: dict[str, tuple[list[tuple[str, bytes]], float]] = {}
         self._stream_ids = itertools.count(1)
@@ -189,6 +190,7 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._sorted.pop(key, None)
         self._tally_wm.pop(key, None)
         self._tally_above.pop(key, None)
+        self._tally_counts.pop(key, None)
 
     def _bump(self, key: str, change: Tally, span: int, limit: int) -> None:
         scores = self._sorted.setdefault(key, {})
@@ -196,6 +198,9 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         points, rest = (0, span) if old is None else divmod(int(old), span)
         points = max(1 - limit, min(limit - 1, points + change.points))
         scores[change.member] = float(points * span + min(rest, change.rest))
+        counts = self._tally_counts.setdefault(key, {})
+        right, wrong = counts.get(change.member, (0, 0))
+        counts[change.member] = (right + change.correct, wrong + change.wrong)
 
     def _watermark(self, key: str) -> int | None:
         return self._tally_wm.get(key)
@@ -221,7 +226,13 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         return len(above)
 
     async def tally_replace(
-        self, key: str, seq: int, span: int, limit: int, scores: Mapping[str, int]
+        self,
+        key: str,
+        seq: int,
+        span: int,
+        limit: int,
+        scores: Mapping[str, int],
+        counts: Mapping[str, tuple[int, int]] | None = None,
     ) -> bool:
         wm = self._watermark(key)
         if wm is not None and wm > seq:
@@ -229,6 +240,7 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         if wm is None:
             self._tally_above.pop(key, None)
         self._sorted[key] = {m: float(v) for m, v in scores.items()}
+        self._tally_counts[key] = {m: (counts or {}).get(m, (0, 0)) for m in scores}
         above = self._tally_above.setdefault(key, {})
         for s in [s for s in above if s <= seq]:
             del above[s]
@@ -241,6 +253,10 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
 
     async def tally_watermark(self, key: str) -> int | None:
         return self._watermark(key)
+
+    async def tally_counts(self, key: str, members: Sequence[str]) -> dict[str, tuple[int, int]]:
+        counts = self._tally_counts.get(key, {})
+        return {m: counts[m] for m in members if m in counts}
 
     # --- streams --------------------------------------------------------------------------------
     def _live_stream(self, key: str) -> list[tuple[str, bytes]]:

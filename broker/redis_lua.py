@@ -95,13 +95,19 @@ return n
 
 # Tallied sets (broker/stores.py: SortedSetStore.tally_*). KEYS[1] zset, KEYS[2] meta hash
 # (wm: the watermark, n: members), KEYS[3] hash of applied changes above wm
-# (seq -> member|points|rest). The set is missing when the meta is, or when the zset is gone
-# while the meta says it had members (evicted or deleted alone).
+# (seq -> member|points|rest|correct|wrong), KEYS[4] hash of each member's counts
+# (member|c, member|w: how many of its changes were right and wrong; moved with the score
+# in the same step, so they hold exactly the set's changes). The set is missing when the
+# meta is, or when the zset is gone while the meta says it had members (evicted or
+# deleted alone); counts missing alone are read as missing (the caller asks PostgreSQL).
 # Numbers go back to Redis through string.format('%.17g'): Lua's own tostring keeps only 14
 # digits, and composite scores need 16.
 _TALLY = """
 local function fmt(x) return string.format('%.17g', x) end
-local function bump(z, member, points, rest, span, limit)
+local function bump(z, member, points, rest, span, limit, right, wrong)
+  -- both fields even when 0: a member lacking one has lost its counts
+  redis.call('HINCRBY', KEYS[4], member .. '|c', right)
+  redis.call('HINCRBY', KEYS[4], member .. '|w', wrong)
   local old = redis.call('ZSCORE', z, member)
   local s, r = 0, span
   if old then
@@ -137,17 +143,20 @@ return watermark() or -1
 """
 )
 
-# ARGV: span, limit, then (seq, member, points, rest) per change -> -1 missing, else pending
+# ARGV: span, limit, then (seq, member, points, rest, correct, wrong) per change -> -1
+# missing, else pending
 TALLY_APPLY = (
     _TALLY
     + """
 local wm = watermark()
 if not wm then return -1 end
 local span, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-for i = 3, #ARGV, 4 do
+for i = 3, #ARGV, 6 do
   if tonumber(ARGV[i]) > wm and redis.call('HSETNX', KEYS[3], ARGV[i],
-      ARGV[i + 1] .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3]) == 1 then
-    bump(KEYS[1], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), span, limit)
+      ARGV[i + 1] .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3] .. '|' .. ARGV[i + 4]
+      .. '|' .. ARGV[i + 5]) == 1 then
+    bump(KEYS[1], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), span, limit,
+         tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]))
   end
 end
 save(advance(KEYS[3], wm))
@@ -155,7 +164,8 @@ return redis.call('HLEN', KEYS[3])
 """
 )
 
-# ARGV: seq, span, limit, then (member, score) pairs -> 1 installed, 0 refused (W > seq)
+# ARGV: seq, span, limit, then (member, score, correct, wrong) per member -> 1 installed,
+# 0 refused (W > seq)
 TALLY_REPLACE = (
     _TALLY
     + """
@@ -166,15 +176,24 @@ if wm and wm > seq then return 0 end
 -- seq were lost with it, that the publisher's check turns into another rebuild).
 if not wm then redis.call('DEL', KEYS[3]) end
 local span, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('DEL', KEYS[1])
-for i = 4, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i]) end
+redis.call('DEL', KEYS[1], KEYS[4])
+for i = 4, #ARGV, 4 do
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+  redis.call('HSET', KEYS[4], ARGV[i] .. '|c', ARGV[i + 2], ARGV[i] .. '|w', ARGV[i + 3])
+end
 local above = redis.call('HGETALL', KEYS[3])
 for i = 1, #above, 2 do
   if tonumber(above[i]) <= seq then
     redis.call('HDEL', KEYS[3], above[i])
   else
-    local member, points, rest = string.match(above[i + 1], '^(.*)|(-?%d+)|(%d+)$')
-    bump(KEYS[1], member, tonumber(points), tonumber(rest), span, limit)
+    local member, points, rest, right, wrong =
+      string.match(above[i + 1], '^(.*)|(-?%d+)|(%d+)|(%d+)|(%d+)$')
+    if not member then  -- written by a version without counts
+      member, points, rest = string.match(above[i + 1], '^(.*)|(-?%d+)|(%d+)$')
+      right, wrong = 0, 0
+    end
+    bump(KEYS[1], member, tonumber(points), tonumber(rest), span, limit,
+         tonumber(right), tonumber(wrong))
   end
 end
 save(advance(KEYS[3], seq))

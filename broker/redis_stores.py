@@ -170,27 +170,51 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         return bool(await self._redis.exists(self._key("zset", key)))
 
     async def sorted_delete(self, key: str) -> None:
-        await self._redis.delete(self._key("zset", key))
+        await self._redis.delete(self._key("zset", key), self._key("zset-counts", key))
 
     def _tally_keys(self, key: str) -> list[str]:
-        return [self._key("zset", key), self._key("zset-wm", key), self._key("zset-above", key)]
+        return [
+            self._key("zset", key),
+            self._key("zset-wm", key),
+            self._key("zset-above", key),
+            self._key("zset-counts", key),
+        ]
 
     async def tally_apply(
         self, key: str, span: int, limit: int, changes: Sequence[Tally]
     ) -> int | None:
         args: list[str | int] = [span, limit]
         for c in changes:
-            args += [c.seq, c.member, c.points, c.rest]
+            args += [c.seq, c.member, c.points, c.rest, c.correct, c.wrong]
         pending = int(await self._tally_apply(keys=self._tally_keys(key), args=args))
         return None if pending < 0 else pending
 
     async def tally_replace(
-        self, key: str, seq: int, span: int, limit: int, scores: Mapping[str, int]
+        self,
+        key: str,
+        seq: int,
+        span: int,
+        limit: int,
+        scores: Mapping[str, int],
+        counts: Mapping[str, tuple[int, int]] | None = None,
     ) -> bool:
         args: list[str | int] = [seq, span, limit]
         for member, score in scores.items():
-            args += [member, score]
+            right, wrong = (counts or {}).get(member, (0, 0))
+            args += [member, score, right, wrong]
         return bool(await self._tally_replace(keys=self._tally_keys(key), args=args))
+
+    async def tally_counts(self, key: str, members: Sequence[str]) -> dict[str, tuple[int, int]]:
+        if not members:
+            return {}
+        fields = [f"{m}|{kind}" for m in members for kind in ("c", "w")]
+        values = await self._redis.hmget(self._key("zset-counts", key), fields)
+        found: dict[str, tuple[int, int]] = {}
+        for i, member in enumerate(members):
+            right, wrong = values[2 * i], values[2 * i + 1]
+            if right is not None and wrong is not None:
+                found[member] = (int(right), int(wrong))
+        return found
 
     async def tally_watermark(self, key: str) -> int | None:
         value = int(await self._tally_watermark(keys=self._tally_keys(key), args=[]))

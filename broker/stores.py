@@ -159,12 +159,25 @@ class SortedSetStore(ABC):
 
     @abstractmethod
     async def tally_replace(
-        self, key: str, seq: int, span: int, limit: int, scores: Mapping[str, int]
+        self,
+        key: str,
+        seq: int,
+        span: int,
+        limit: int,
+        scores: Mapping[str, int],
+        counts: Mapping[str, tuple[int, int]] | None = None,
     ) -> bool:
-        """Install a rebuilt set holding exactly changes 1..seq, atomically; the applied
-        changes above `seq` are applied on top of it and W becomes seq (then moves over
-        them). Refused (False, nothing written) when W > seq: the set is newer than the
-        rebuild."""
+        """Install a rebuilt set holding exactly changes 1..seq, atomically, with each
+        member's (correct, wrong) counts (`counts`, (0, 0) for a member left out); the
+        applied changes above `seq` are applied on top of it and W becomes seq (then moves
+        over them). Refused (False, nothing written) when W > seq: the set is newer than
+        the rebuild."""
+
+    @abstractmethod
+    async def tally_counts(self, key: str, members: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """The (correct, wrong) counts of those `members` the store holds counts for, moved
+        in the same atomic steps as their scores. A member left out of the answer (never
+        counted, or its counts lost apart from the set) must be read from the truth."""
 
     @abstractmethod
     async def tally_watermark(self, key: str) -> int | None:
@@ -177,13 +190,16 @@ class Tally:
 
     `seq` numbers the change within its set (1, 2, ...; given by PostgreSQL). The member's
     composite score is `points * span + rest`: its points grow by `points`, its `rest` (the
-    tie-break part, 0 <= rest < span) becomes the smaller of the old one and this one.
+    tie-break part, 0 <= rest < span) becomes the smaller of the old one and this one; its
+    counts grow by `correct` and `wrong`.
     """
 
     seq: int
     member: str
     points: int
     rest: int
+    correct: int = 0
+    wrong: int = 0
 
 
 class StreamStore(ABC):

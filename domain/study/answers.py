@@ -1,13 +1,14 @@
 """Storing live answers, many per transaction (the ingest path of quiz sessions).
 
 `store` takes a batch of answers (from any members, to any sessions) and, in ONE
-transaction of three statements whatever the batch size:
+transaction of two statements whatever the batch size:
 
 1. locks the batch's sessions `FOR SHARE` and reads their state and PostgreSQL's clock,
    the members' memberships and the questions' keys (one statement);
 2. inserts every answer that passed the checks with one multi-row
-   `INSERT ... ON CONFLICT DO NOTHING RETURNING`;
-3. takes the boards' change numbers (boards.take_seqs) for the rows really inserted.
+   `INSERT ... ON CONFLICT DO NOTHING RETURNING` and, in the same statement, takes the
+   boards' change numbers for the rows really inserted (as boards.take_seqs does: one
+   upsert of `board_versions`, boards locked in name order after the answer rows).
 
 Guarantees (those of decisions/0014, per answer, at a fraction of the cost):
 - Each answer gets its own outcome, in the batch's order: an `Answered`, or the domain
@@ -105,16 +106,36 @@ _FACTS = text(
     ORDER BY l.id
     """
 )
+# The inserted rows, then one row per board with its LAST change number (board, seq; the
+# answer columns NULL). Board names are built as `Board.name` builds them. The seqs' upsert
+# reads the insert's RETURNING (so it counts only rows really inserted) and sorts by name
+# before it locks: the same lock order as `boards.take_seqs`, after the answer rows.
 _INSERT = text(
     """
-    INSERT INTO session_answers
-        (session_id, user_id, question_id, position, selected_index, is_correct, marks)
-    SELECT * FROM unnest(
-        CAST(:sid AS int[]), CAST(:uid AS int[]), CAST(:qid AS int[]),
-        CAST(:pos AS smallint[]), CAST(:opt AS smallint[]), CAST(:ok AS boolean[]),
-        CAST(:marks AS smallint[]))
-    ON CONFLICT DO NOTHING
-    RETURNING session_id, user_id, question_id, answered_at
+    WITH ins AS (
+        INSERT INTO session_answers
+            (session_id, user_id, question_id, position, selected_index, is_correct, marks)
+        SELECT * FROM unnest(
+            CAST(:sid AS int[]), CAST(:uid AS int[]), CAST(:qid AS int[]),
+            CAST(:pos AS smallint[]), CAST(:opt AS smallint[]), CAST(:ok AS boolean[]),
+            CAST(:marks AS smallint[]))
+        ON CONFLICT DO NOTHING
+        RETURNING session_id, user_id, question_id, answered_at
+    ), moved AS (
+        SELECT 'session:' || i.session_id AS board FROM ins i
+        UNION ALL
+        SELECT 'room:' || r.room_id FROM ins i
+        JOIN unnest(CAST(:rooms_sid AS int[]), CAST(:rooms_id AS int[])) AS r(sid, room_id)
+          ON r.sid = i.session_id
+    ), seqs AS (
+        INSERT INTO board_versions (board, version, seq)
+        SELECT board, 0, count(*) FROM moved GROUP BY board ORDER BY board
+        ON CONFLICT (board) DO UPDATE SET seq = board_versions.seq + EXCLUDED.seq
+        RETURNING board, seq
+    )
+    SELECT session_id, user_id, question_id, answered_at, NULL::text, NULL::bigint FROM ins
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, board, seq FROM seqs
     """
 )
 
@@ -188,15 +209,25 @@ async def store(session: AsyncSession, batch: Sequence[AnswerIn]) -> Stored:
                 rows[name].append(value)
     outcomes = [errors[a.key] for a in batch]
     inserted: dict[tuple[int, int, int], datetime] = {}
+    last: dict[str, int] = {}
     if rows["sid"]:
-        found = await session.execute(_INSERT, rows)
-        inserted = {(s, u, q): at for s, u, q, at in found}
+        in_batch = sorted(set(rows["sid"]))
+        params = {
+            **rows,
+            "rooms_sid": in_batch,
+            "rooms_id": [sessions[s].room_id for s in in_batch],
+        }
+        for s, u, q, at, board_name, seq in await session.execute(_INSERT, params):
+            if board_name is None:
+                inserted[(s, u, q)] = at
+            else:
+                last[str(board_name)] = int(seq)
     stored = [a for a, o in zip(batch, outcomes, strict=True) if o is None and a.key in inserted]
     counts: dict[str, int] = {}
     for a in stored:
         for board in (session_board(a.session_id), room_board(sessions[a.session_id].room_id)):
             counts[board.name] = counts.get(board.name, 0) + 1
-    last = await boards.take_seqs(session, counts)
+    assert counts.keys() == last.keys(), "a change number per moved board"
     await session.commit()
 
     next_seq = {name: last[name] - n for name, n in counts.items()}
@@ -211,13 +242,14 @@ async def store(session: AsyncSession, batch: Sequence[AnswerIn]) -> Stored:
             results.append(Conflict(f"You answered question {a.question_id} already."))
             continue
         live = sessions[a.session_id]
-        points = CORRECT_MARKS if a.option == keys[a.question_id] else WRONG_MARKS
+        ok = a.option == keys[a.question_id]
+        points = CORRECT_MARKS if ok else WRONG_MARKS
         for board, epoch, unit in (
             (session_board(a.session_id), live.started_at, 1),
             (room_board(live.room_id), live.room_created_at, 100),
         ):
             next_seq[board.name] += 1
             tick = boards.tick_of(at, epoch, unit)
-            changes.append(Change(board, next_seq[board.name], a.user_id, points, tick))
+            changes.append(Change(board, next_seq[board.name], a.user_id, points, tick, ok))
         results.append(Answered(a.session_id, live.room_id, a.question_id, a.user_id, a.option, at))
     return Stored(results, changes)

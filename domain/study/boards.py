@@ -212,7 +212,8 @@ async def rebuild(session: AsyncSession, store: SortedSetStore, board: Board) ->
     epoch, unit = await _epoch(session, board)
     seq, found = await counted_rows(session, board)
     scores = _scores(found, epoch, unit)
-    return await store.tally_replace(board.key, seq, TICK_SPAN, SCORE_LIMIT, scores)
+    counts = {str(r.user_id): (r.correct, r.wrong) for r in found}
+    return await store.tally_replace(board.key, seq, TICK_SPAN, SCORE_LIMIT, scores, counts)
 
 
 async def ensure(session: AsyncSession, store: SortedSetStore, board: Board) -> None:
@@ -224,13 +225,14 @@ async def ensure(session: AsyncSession, store: SortedSetStore, board: Board) -> 
 @dataclass(frozen=True, slots=True)
 class Change:
     """One stored answer as a change of one board: the `seq`-th change, `points` more for
-    `user_id`, who scored at `tick` of the board's clock."""
+    `user_id`, who scored at `tick` of the board's clock with a `correct` answer or not."""
 
     board: Board
     seq: int
     user_id: int
     points: int
     tick: int
+    correct: bool
 
 
 async def apply(store: SortedSetStore, board: Board, changes: Sequence[Change]) -> int | None:
@@ -238,7 +240,10 @@ async def apply(store: SortedSetStore, board: Board, changes: Sequence[Change]) 
     docstring). None when the board is missing: the caller rebuilds it (the rebuild holds
     these changes, committed before it reads). Else how many applied changes wait above
     the watermark."""
-    tallies = [Tally(c.seq, str(c.user_id), c.points, rest_of(c.tick)) for c in changes]
+    tallies = [
+        Tally(c.seq, str(c.user_id), c.points, rest_of(c.tick), int(c.correct), int(not c.correct))
+        for c in changes
+    ]
     return await store.tally_apply(board.key, TICK_SPAN, SCORE_LIMIT, tallies)
 
 
@@ -306,15 +311,47 @@ class BoardPage:
     me: BoardEntry | None
 
 
-def _entry(rank: int, member: str, value: float, details: dict[int, Row]) -> BoardEntry:
+_NAMES = text("SELECT id, display_name FROM users WHERE id = ANY(:ids)").bindparams(
+    bindparam("ids", type_=ARRAY(Integer))
+)
+
+
+async def details(
+    session: AsyncSession, store: SortedSetStore, board: Board, user_ids: Sequence[int]
+) -> dict[int, tuple[str, int, int]]:
+    """Each member's (name, correct, wrong): names by primary key, counts from the Redis
+    board (moved with its scores, so they match the ranks shown). Only members whose counts
+    Redis lacks are summed from PostgreSQL's history: a snapshot's database work does not
+    grow with the board's history."""
+    ids = sorted(set(user_ids))
+    counts = await store.tally_counts(board.key, [str(i) for i in ids])
+    missing = [i for i in ids if str(i) not in counts]
+    found: dict[int, tuple[str, int, int]] = {}
+    if missing:
+        found = {
+            r.user_id: (r.name, r.correct, r.wrong) for r in await rows(session, board, missing)
+        }
+    known = [i for i in ids if i not in found]
+    if known:
+        result = await session.execute(_NAMES, {"ids": known})
+        names: dict[int, str] = {int(i): str(n) for i, n in result.all()}
+        for i in known:
+            right, wrong = counts[str(i)]
+            found[i] = (names.get(i, ""), right, wrong)
+    return found
+
+
+def _entry(
+    rank: int, member: str, value: float, details_: dict[int, tuple[str, int, int]]
+) -> BoardEntry:
     uid = int(member)
-    row = details.get(uid)
+    name, right, wrong = details_.get(uid, ("", 0, 0))
     return BoardEntry(
         rank=rank,
-        user=UserRef(id=uid, name=row.name if row else ""),
-        score=row.score if row else score_of(value),
-        correct=row.correct if row else 0,
-        wrong=row.wrong if row else 0,
+        user=UserRef(id=uid, name=name),
+        score=score_of(value),
+        correct=right,
+        wrong=wrong,
     )
 
 
@@ -328,15 +365,16 @@ async def page(
     me: int | None = None,
     version: int | None = None,
 ) -> BoardPage:
-    """Ranks `offset+1 ..` from Redis, details (names, counts) from PostgreSQL in one query."""
+    """Ranks, scores and counts `offset+1 ..` from Redis, names from PostgreSQL by primary
+    key (`details`)."""
     await ensure(session, store, board)
     total = await store.sorted_count(board.key)
     members = await store.sorted_top(board.key, offset, min(limit, MAX_PAGE))
     mine = await store.sorted_rank(board.key, str(me)) if me is not None else None
     ids = [int(m) for m, _ in members] + ([me] if mine is not None and me is not None else [])
-    details = {r.user_id: r for r in await rows(session, board, ids)} if ids else {}
-    items = [_entry(offset + i + 1, m, v, details) for i, (m, v) in enumerate(members)]
-    me_entry = _entry(mine[0] + 1, str(me), mine[1], details) if mine and me else None
+    found = await details(session, store, board, ids) if ids else {}
+    items = [_entry(offset + i + 1, m, v, found) for i, (m, v) in enumerate(members)]
+    me_entry = _entry(mine[0] + 1, str(me), mine[1], found) if mine and me else None
     if version is None:
         version = await current_version(session, board)
     return BoardPage(version=version, total=total, items=items, me=me_entry)

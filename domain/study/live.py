@@ -18,8 +18,8 @@ becomes the publisher or the claimant's final look sees its mark: the final stat
 always published, and at most one snapshot per window leaves per board whichever worker
 the answers hit. The claimant also sends `rank` events (`to=user`) to members whose rank
 or score changed, from one read of the whole set: no per-watcher query. Snapshots are
-read from Redis (top N) with one PostgreSQL query for those N members' names and counts,
-once per window, never per answer.
+read from Redis (top N, with their counts) with one PostgreSQL query for those N members'
+names by primary key (decisions/0034), once per window, never per answer.
 
 Lost changes. The claimant remembers the board's seq (PostgreSQL) at each snapshot; if
 `grace` seconds later the Redis watermark is still below it, a change committed that long

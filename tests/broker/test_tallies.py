@@ -94,3 +94,35 @@ async def test_composite_scores_stay_exact_near_two_to_the_52(broker: Broker) ->
     assert await broker.sorted_top(key, 0, 1) == [("asha", score(top + 4, SPAN - 2))]
     await broker.tally_apply(key, SPAN, LIMIT, [Tally(2, "asha", 4, SPAN - 3)])  # clamped
     assert await broker.sorted_top(key, 0, 1) == [("asha", score(LIMIT - 1, SPAN - 3))]
+
+
+async def test_counts_move_with_their_changes_once_each(broker: Broker) -> None:
+    key = unique("tally")
+    await broker.tally_replace(key, 0, SPAN, LIMIT, {})
+    right, wrong = Tally(1, "asha", 4, 9, correct=1), Tally(2, "asha", -1, 8, wrong=1)
+    await broker.tally_apply(key, SPAN, LIMIT, [right, wrong, Tally(3, "ravi", 4, 7, correct=1)])
+    await broker.tally_apply(key, SPAN, LIMIT, [wrong])  # a retry counts nothing
+    assert await broker.tally_counts(key, ["asha", "ravi", "meera"]) == {
+        "asha": (1, 1),
+        "ravi": (1, 0),
+    }
+
+
+async def test_a_rebuild_installs_counts_and_keeps_those_above_it(broker: Broker) -> None:
+    key = unique("tally")
+    await broker.tally_replace(key, 0, SPAN, LIMIT, {})
+    await broker.tally_apply(key, SPAN, LIMIT, [Tally(2, "asha", 4, 8, correct=1)])
+    # As of change 1 (one wrong answer of ravi's): change 2 stays applied on top.
+    rebuilt = {"ravi": int(score(-1, 9))}
+    assert await broker.tally_replace(key, 1, SPAN, LIMIT, rebuilt, {"ravi": (0, 1)})
+    assert await broker.tally_counts(key, ["asha", "ravi"]) == {"asha": (1, 0), "ravi": (0, 1)}
+    # Refused rebuilds write no counts either.
+    assert not await broker.tally_replace(key, 0, SPAN, LIMIT, rebuilt, {"ravi": (5, 5)})
+    assert await broker.tally_counts(key, ["ravi"]) == {"ravi": (0, 1)}
+
+
+async def test_counts_of_a_deleted_set_are_missing(broker: Broker) -> None:
+    key = unique("tally")
+    await broker.tally_replace(key, 0, SPAN, LIMIT, {"asha": int(score(4, 8))}, {"asha": (1, 0)})
+    await broker.sorted_delete(key)
+    assert await broker.tally_counts(key, ["asha"]) == {}

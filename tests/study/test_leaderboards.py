@@ -116,6 +116,38 @@ async def test_a_board_lost_from_redis_is_rebuilt_identical(
         assert before[0]["total"] == 4 and before[1]["total"] == 3
 
 
+async def test_board_counts_match_the_answers_and_survive_losing_them_alone(
+    api_with: ApiFactory, backing: Backing, redis_prefix: str
+) -> None:
+    """Boards show each member's right and wrong answers (attempts, then live answers on
+    top): kept in Redis beside the scores, and read from PostgreSQL when Redis lost them."""
+    async with api_with(**FAST) as api:
+        owner, (asha, ravi, meera), room = await group(api, 3)
+        await attempt(api, asha, await quiz(api, owner, room, 0, 1), [0, 0])  # right, wrong
+        q = await quiz(api, owner, room, 1)
+        sid = await session(api, owner, q["id"], seconds=10)
+        await start(api, owner, sid)
+        for user, option in ((asha, 1), (ravi, 0), (meera, 1)):
+            r = await answer_rest(api, user, sid, q["questions"][0]["id"], option)
+            assert r.status_code == 201
+        path = f"/api/v1/rooms/{room}/leaderboard"
+        expected = {asha.id: (7, 2, 1), meera.id: (4, 1, 0), ravi.id: (-1, 0, 1)}
+        page = await board(api, owner, path)
+        assert {e["user"]["id"]: (e["score"], e["correct"], e["wrong"]) for e in page["items"]} == (
+            expected
+        )
+        assert {e["user"]["id"]: e["user"]["name"] for e in page["items"]} == {
+            u.id: u.name for u in (asha, ravi, meera)
+        }
+        redis = aioredis.from_url(backing.redis_url)
+        try:  # only the key this test owns: the counts, not the set
+            assert await redis.delete(f"{redis_prefix}:zset-counts:lb:room:{room}") == 1
+        finally:
+            await redis.aclose()
+        again = await board(api, owner, path)
+        assert {**again, "version": 0} == {**page, "version": 0}
+
+
 async def test_a_change_lost_with_its_worker_is_caught_up_from_the_database(
     api_with: ApiFactory, db: AsyncEngine
 ) -> None:
