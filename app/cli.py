@@ -121,7 +121,7 @@ def cmd_token(args: argparse.Namespace) -> None:
     from models.db import make_engine, make_sessionmaker
 
     async def issue(settings: Settings) -> str:
-        engine = make_engine(settings.database_url or "", pool_size=1)
+        engine = make_engine(settings.database_url or "", pool_size=1, max_overflow=1)
         try:
             async with make_sessionmaker(engine)() as session:
                 user = await accounts.service_account(session, args.service)

@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 0) -> AsyncEngine:
+    """One process's engine: up to `pool_size` connections kept open, plus `max_overflow`
+    more opened under load and closed again when returned.
+
+    Overflow is 0 by default: an overflow connection is a new PostgreSQL backend per
+    checkout (fork, authentication, cold catalog caches, asyncpg's type introspection and
+    every statement prepared again), ~13 ms of PostgreSQL CPU against ~0.5 ms for a store
+    on a warm connection (docs/benchmarks.md "PostgreSQL CPU per stored message"). A
+    checkout beyond `pool_size` waits up to pool_timeout instead.
+    """
     # No pool_pre_ping: with asyncpg it costs a BEGIN/ROLLBACK round trip on every checkout
     # (5-7% of a worker's CPU under load, see docs/benchmarks.md). A dead connection
     # surfaces as a connection error instead, which transports answer with `unavailable`,
@@ -18,7 +27,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max_overflow,
         pool_recycle=1800,
         pool_timeout=10,
         # Statement parameters are user content (message bodies can be health data): never

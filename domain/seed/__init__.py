@@ -45,7 +45,7 @@ async def seed_database(
     database_url: str, passwords: Passwords, *, only_if_empty: bool, reveal_seconds: float = 4.0
 ) -> dict[str, int]:
     """Create the demo data; with `only_if_empty`, only in a database that has no users."""
-    engine = make_engine(database_url, pool_size=1)
+    engine = make_engine(database_url, pool_size=1, max_overflow=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             if only_if_empty and (await session.execute(select(func.count(User.id)))).scalar():
