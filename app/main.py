@@ -114,7 +114,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "DATABASE_URL is not set. Start Parley with `parley serve` (which starts an "
             "embedded PostgreSQL) or set DATABASE_URL=postgresql+asyncpg://..."
         )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     tracing.instrument_engine(engine)
     sessions = make_sessionmaker(engine)
     broker = make_broker(settings, node_id())

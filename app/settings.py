@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # "redis" is the real broker; "memory" is the in-process stand-in for a single worker
     # with no Redis at all. It is only ever used when asked for explicitly.
     broker: Literal["redis", "memory"] = "redis"
+    # PostgreSQL connections per worker process: kept open (pool) and opened beyond it
+    # under load, closed on return (overflow). Overflow connections are re-forked backends
+    # with cold caches (docs/benchmarks.md "PostgreSQL CPU per stored message"), so the
+    # default keeps all of them open. workers x (pool + overflow) must fit the server's
+    # max_connections with everything else that connects to it.
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     redis_prefix: str = "parley"
 
     secret_key: SecretStr | None = None

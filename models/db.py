@@ -11,12 +11,15 @@ from sqlalchemy.ext.asyncio import (
 
 
 def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 0) -> AsyncEngine:
-    # 20 kept connections and no overflow (was 10 + 10 overflow): the same most
-    # connections a worker holds (PostgreSQL's max_connections is shared by every worker
-    # of every process), but a burst no longer closes each overflow connection on return
-    # and opens a new one on the next checkout (a connect, authentication and asyncpg's
-    # per-connection setup queries each time; decision 0035). Connections are still opened
-    # lazily: an idle worker holds only what its busiest moment needed.
+    """One process's engine: up to `pool_size` connections kept open, plus `max_overflow`
+    more opened under load and closed again when returned.
+
+    Overflow is 0 by default: an overflow connection is a new PostgreSQL backend per
+    checkout (fork, authentication, cold catalog caches, asyncpg's type introspection and
+    every statement prepared again), ~13 ms of PostgreSQL CPU against ~0.5 ms for a store
+    on a warm connection (docs/benchmarks.md "PostgreSQL CPU per stored message"). A
+    checkout beyond `pool_size` waits up to pool_timeout instead.
+    """
     # No pool_pre_ping: with asyncpg it costs a BEGIN/ROLLBACK round trip on every checkout
     # (5-7% of a worker's CPU under load, see docs/benchmarks.md). A dead connection
     # surfaces as a connection error instead, which transports answer with `unavailable`,

@@ -145,6 +145,33 @@ async def test_a_room_that_does_not_exist_is_not_found_for_every_send(world: Wor
     assert all(isinstance(o, NotFound) for o in outcomes)
 
 
+async def test_a_lone_send_gets_the_same_outcomes_as_in_a_batch(world: World) -> None:
+    # A batch of one runs its own one-row statement (chat_store._INSERT_ONE).
+    asha, ravi, meera = world.members
+    room = world.room_id
+
+    async def alone(send: Send, room_id: int = room) -> Outcome:
+        [outcome] = await store_batch(world.sessions, room_id, [send])
+        return outcome
+
+    first = await alone(Send(asha, "a-1", "first"))
+    elsewhere = await alone(Send(meera, "m-1", "in physics"), world.other_room_id)
+    retry = await alone(Send(asha, "a-1", "first, again"))
+    stranger = await alone(Send(world.stranger, "s-1", "let me in"))
+    reused = await alone(Send(meera, "m-1", "reused"))
+    missing = await alone(Send(ravi, None, "x"), 10**9)
+    second = await alone(Send(ravi, None, "second"))
+    assert posted(first).event.seq == 1 and posted(first).created
+    assert posted(retry).event == posted(first).event and posted(retry).created is False
+    assert isinstance(stranger, Forbidden)
+    assert isinstance(reused, Conflict)
+    assert reused.details == {"room_id": world.other_room_id, "seq": posted(elsewhere).event.seq}
+    assert isinstance(missing, NotFound)
+    assert posted(second).event.seq == 2  # nothing refused consumed a seq
+    assert await world.stored() == [(1, "first"), (2, "second")]
+    assert await world.head() == 2
+
+
 async def waiting_on_a_lock(engine: AsyncEngine) -> bool:
     async with engine.connect() as conn:
         waiting = await conn.scalar(
