@@ -44,7 +44,7 @@ router = APIRouter()
 
 
 # Served through realtime/ws_fast_path.py, which calls this endpoint directly; the route
-# is what the AsyncAPI document describes and what a plain FastAPI stack would serve.
+# stays so the app's routes are what they were (and a stack without it still serves /ws).
 @router.websocket(PATH)
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services = services_of(websocket)

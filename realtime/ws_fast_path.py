@@ -1,9 +1,10 @@
 """The way in to `/ws`: straight from the outermost user middleware to the endpoint.
 
 A WebSocket lives for hours, and every ASGI layer between the server and the endpoint
-stays suspended for all of it: through the FastAPI chain an idle connection held ~25
-coroutine frames, two Starlette `WebSocket`s, three `AsyncExitStack`s (a deque each) and
-their closures, ~7 KB of its ~26 KB (docs/decisions/0032-websocket-fast-path.md). The
+stays suspended for all of it: through the FastAPI chain an idle connection held 13 more
+coroutine frames, a second Starlette `WebSocket`, three `AsyncExitStack`s (a deque each)
+and their closures, ~10 KB of its ~26 KB of live objects
+(docs/decisions/0032-websocket-fast-path.md). The
 endpoint takes no FastAPI dependency and does its own Origin check and authentication,
 so those layers did nothing for it but this module's three jobs, kept here:
 
@@ -13,8 +14,8 @@ so those layers did nothing for it but this module's three jobs, kept here:
   client that went away is not a failure and is not logged;
 - everything that is not a WebSocket on `/ws` goes down the normal chain untouched.
 
-The route stays registered on the FastAPI router (realtime/ws.py): it is what the
-AsyncAPI document and any server without this middleware (none in Parley) use.
+The route stays registered on the FastAPI router (realtime/ws.py), so the app's routes
+are unchanged; while this middleware is installed, no `/ws` socket reaches it.
 """
 
 from __future__ import annotations
