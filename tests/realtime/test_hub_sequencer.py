@@ -144,6 +144,7 @@ async def subscribed(
         "type": "presence",
         "channel": world.channel,
         "online": [{"id": world.user.id, "name": "Asha"}],
+        "count": 1,
     }
     if since is None:
         join = json.loads(await frame_of(conn))
