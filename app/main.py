@@ -33,6 +33,7 @@ from models.db import make_engine, make_sessionmaker
 from realtime import sse, study_sse, ws
 from realtime.hub import Hub
 from realtime.telemetry import Telemetry
+from realtime.ws_fast_path import WebSocketFastPath
 from rest import (
     access_log,
     admin,
@@ -178,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(HttpTelemetry)
+    # Last, so outermost: a /ws socket skips the rest of the chain for its whole life.
+    app.add_middleware(WebSocketFastPath)
     tracing.instrument_app(app)  # no-op unless OTEL_* variables switch tracing on
     app.include_router(health.router)
     app.include_router(metrics_endpoint.router)

@@ -145,8 +145,11 @@ class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         # uvicorn keeps the request only to build the scope (done): its headers would
-        # stay for the socket's life.
+        # stay for the socket's life. websockets' parser generator keeps it too (a local
+        # of `ServerProtocol.parse`, suspended for the socket's life), so empty the
+        # headers in place: the scope has its own copy of them.
         del self.request
+        event.headers.clear()
         scope = getattr(self, "scope", None)
         if scope is not None and self.response.status_code == 101:
             scope["extensions"][EXTENSION] = {"writer": FrameWriter(self)}

@@ -38,7 +38,9 @@ def _route_of(scope: Scope) -> str:
     return "/".join(segments)
 
 
-def _request_id(scope: Scope) -> str:
+def request_id_of(scope: Scope) -> str:
+    """The caller's `X-Request-ID` when it is a short token of safe characters, else a
+    new one. The WebSocket fast path (realtime/ws_fast_path.py) uses it too."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id" and _SAFE_ID.fullmatch(value):
             return str(value.decode())
@@ -51,13 +53,13 @@ class HttpTelemetry:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            logcontext.request_id.set(_request_id(scope))
+            logcontext.request_id.set(request_id_of(scope))
             await self.app(scope, receive, send)
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _request_id(scope)
+        rid = request_id_of(scope)
         token = logcontext.request_id.set(rid)
         started = time.perf_counter()
         status = 500  # what the client sees when the app fails before answering

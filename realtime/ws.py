@@ -38,11 +38,14 @@ log = logging.getLogger("parley.ws")
 # The ASGI scope extension through which the server offers a prepared-frame writer.
 FRAMES_EXTENSION = "parley.frames"
 # A client that went away mid-read or mid-write: not a failure.
-_GONE = (WebSocketDisconnect, OSError)
+CLIENT_GONE = (WebSocketDisconnect, OSError)
+PATH = "/ws"
 router = APIRouter()
 
 
-@router.websocket("/ws")
+# Served through realtime/ws_fast_path.py, which calls this endpoint directly; the route
+# stays so the app's routes are what they were (and a stack without it still serves /ws).
+@router.websocket(PATH)
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services = services_of(websocket)
     settings = services.settings
@@ -68,12 +71,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     # reader ending closes the connection. A loop that dies of a bug is logged once (with
     # its traceback) and the socket closes 1011; a client gone mid-send is not a failure.
     receiver = supervise(
-        asyncio.create_task(session.receive_loop(), name=f"ws-recv-{conn.id}"), expected=_GONE
+        asyncio.create_task(session.receive_loop(), name=f"ws-recv-{conn.id}"), expected=CLIENT_GONE
     )
     receiver.add_done_callback(functools.partial(_reader_ended, conn))
     try:
         await _send_loop(websocket, conn)
-    except _GONE:
+    except CLIENT_GONE:
         pass
     except Exception as exc:
         log.error("send loop failed", exc_info=exc)
@@ -92,7 +95,7 @@ def _reader_ended(conn: Connection, task: asyncio.Task[None]) -> None:
     handler), the writer sends what is queued, then ends; a bug closes 1011 the same way;
     otherwise the client is gone and the writer ends at once."""
     failure = None if task.cancelled() else task.exception()
-    if failure is not None and not isinstance(failure, _GONE):
+    if failure is not None and not isinstance(failure, CLIENT_GONE):
         conn.close(CloseCode.internal)
     else:
         conn.gone()  # a no-op when the connection was closed already
