@@ -135,9 +135,20 @@ def direct_main(port: int, jobs: list[Job], start: float, timeout: float, out: A
 class Conversation:
     def __init__(self, case: int) -> None:
         self.case = case
+        # Streams of answers before the measured one (the warm-up): a warm-up answer that
+        # outlived its wait keeps streaming, and its tokens must not count as the measured
+        # answer's (they carry token numbers, not the case).
+        self.stale: set[str] = set()
+        self.streams: set[str] = set()
+        self.stale_replies: set[object] = set()  # the seqs those answers reply to
+        self.replies: set[object] = set()
         self.reset()
 
     def reset(self) -> None:
+        self.stale |= self.streams
+        self.streams = set()
+        self.stale_replies |= self.replies
+        self.replies = set()
         self.sent = 0.0
         self.arrivals: list[tuple[int, float]] = []
         self.deltas: list[float] = []
@@ -149,6 +160,15 @@ class Conversation:
     def on_frame(self, frame: Frame) -> None:
         now = time.time()
         kind = frame.get("type")
+        stream = frame.get("stream")
+        if isinstance(stream, str):
+            if stream in self.stale:
+                return
+            self.streams.add(stream)
+            if kind == "stream_start" and frame.get("reply_to") is not None:
+                self.replies.add(frame.get("reply_to"))
+        if kind == "message" and frame.get("reply_to") in self.stale_replies:
+            return
         if kind == "delta":
             self.deltas.append(now)
             for m in TOKEN_S.finditer(str(frame.get("text", ""))):
