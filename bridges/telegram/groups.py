@@ -12,8 +12,9 @@ member, the binding's *reader*, and posts in the Telegram chat:
 
 Guarantees: what was relayed is recorded (state.py `relayed`) and the room's delivered
 `seq` is stored after each message, so a restarted bridge resumes from it and posts
-nothing twice (at-least-once only in the milliseconds between Telegram accepting a
-message and the record being written). Telegram's refusals are logged, never fatal.
+nothing twice. A stop lets the event in hand finish, posted and recorded (stopping.py);
+only a crash between Telegram accepting a message and the record being written posts
+it again (at-least-once). Telegram's refusals are logged, never fatal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bridges.telegram.pacing import Telegram
 from bridges.telegram.quiz import BoardView, QuizView
 from bridges.telegram.settings import BridgeSettings
 from bridges.telegram.state import Binding, BridgeState
+from bridges.telegram.stopping import InHand
 from client import (
     AuthenticationFailed,
     LinkedUserTokens,
@@ -77,10 +79,12 @@ class GroupRelay:
         self.api = api
         self.tg = tg
         self.state = state
+        self.settings = settings
         self.client = ParleyClient(settings.ws_url, LinkedUserTokens(api, binding.reader))
         self.quiz = QuizView(binding.chat_id, tg, state)
         self.board = BoardView(binding.chat_id, binding.room_id, tg, state)
         self._readers: dict[str, asyncio.Task[None]] = {}
+        self._in_hand = InHand()
 
     @property
     def chat_id(self) -> int:
@@ -104,6 +108,7 @@ class GroupRelay:
         for task in self._readers.values():
             task.cancel()
         await asyncio.gather(*self._readers.values(), return_exceptions=True)
+        await self._in_hand.finish(self.settings.stop_drain_seconds)
         await self.client.close()
 
     async def live_session(self) -> int | None:
@@ -146,7 +151,7 @@ class GroupRelay:
             channel = event.channel
             task = self._readers.pop(channel, None)
             await self.client.unsubscribe(channel)
-            if task is not None and task is not asyncio.current_task():
+            if task is not None:  # this handler runs in its own task: it ends normally
                 task.cancel()
 
     async def _on_room(self, event: ParleyEvent) -> None:
@@ -191,12 +196,18 @@ class GroupRelay:
         self, sub: Subscription, handle: Callable[[ParleyEvent], Awaitable[None]]
     ) -> None:
         async for event in sub:
-            try:
-                await handle(event)
-            except TelegramAPIError as exc:
-                log.error("telegram refused a group post", extra={"error": str(exc)})
-            except Exception:  # a bad event never stops the reader
-                log.exception("could not show a group event in Telegram")
+            # Shielded: stopping the reader never cuts an event between its post and
+            # its record (close() waits for it).
+            await self._in_hand.run(self._show(handle, event))
+
+    @staticmethod
+    async def _show(handle: Callable[[ParleyEvent], Awaitable[None]], event: ParleyEvent) -> None:
+        try:
+            await handle(event)
+        except TelegramAPIError as exc:
+            log.error("telegram refused a group post", extra={"error": str(exc)})
+        except Exception:  # a bad event never stops the reader
+            log.exception("could not show a group event in Telegram")
 
 
 class Groups:

@@ -8,7 +8,9 @@ across bridge restarts from the stored delivered `seq` (state.py).
 Deliveries of final texts run in their own tasks so that reading never waits on
 Telegram: ordinary answers go out in order (one at a time per user), an emergency reply
 goes out at once, ahead of them. The delivered mark only moves past a `seq` once every
-message up to it has reached Telegram.
+message up to it has reached Telegram. Closing a session lets the event being read and
+the deliveries in flight finish first (stopping.py), so a graceful restart sends no final
+text twice.
 
 `Sessions` bounds the number of open sessions (`max_sessions`), closing the least recently
 used idle one when a new user needs a connection.
@@ -29,6 +31,7 @@ from bridges.telegram.answers import Answer, send_new
 from bridges.telegram.pacing import Telegram
 from bridges.telegram.settings import BridgeSettings
 from bridges.telegram.state import BridgeState, ChatState
+from bridges.telegram.stopping import InHand
 from client import (
     AuthenticationFailed,
     Delta,
@@ -87,7 +90,8 @@ class UserSession:
         self.answers: dict[str, Answer] = {}  # live answers by stream id
         self._by_reply: dict[int, Answer] = {}  # ... and by the seq they answer
         self._reader: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._reading = InHand()  # the event the reader is showing
+        self._deliveries = InHand()  # final texts on their way to Telegram
         self._in_order = asyncio.Lock()
         self._mark = Watermark(0)
 
@@ -97,7 +101,7 @@ class UserSession:
 
     @property
     def busy(self) -> bool:
-        return bool(self.answers) or bool(self._tasks)
+        return bool(self.answers) or bool(self._deliveries)
 
     async def start(self) -> None:
         self.chat = await self.state.chat(self.external_id)
@@ -106,15 +110,17 @@ class UserSession:
             await self._follow(self.chat.delivered_seq)
 
     async def close(self) -> None:
-        for answer in list(self.answers.values()):
-            await answer.abandon()
+        # The reader first (its event in hand may start an answer), then the live answers,
+        # then the final texts in flight: each finishes, bounded, rather than being cut
+        # between reaching Telegram and being recorded.
         if self._reader is not None:
             self._reader.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._reader, *self._tasks) if t is not None), return_exceptions=True
-        )
+            await asyncio.gather(self._reader, return_exceptions=True)
+        drain = self.settings.stop_drain_seconds
+        await self._reading.finish(drain)
+        for answer in list(self.answers.values()):
+            await answer.abandon()
+        await self._deliveries.finish(drain)
         await self.client.close()
 
     async def new_conversation(self, chat_id: int) -> int:
@@ -161,10 +167,13 @@ class UserSession:
 
     async def _read(self, sub: Subscription) -> None:
         async for event in sub:
-            try:
-                await self._on(event)
-            except Exception:  # a bad event or a Telegram refusal never stops the reader
-                log.exception("could not show an event in Telegram")
+            await self._reading.run(self._show(event))
+
+    async def _show(self, event: ParleyEvent) -> None:
+        try:
+            await self._on(event)
+        except Exception:  # a bad event or a Telegram refusal never stops the reader
+            log.exception("could not show an event in Telegram")
 
     async def _on(self, event: ParleyEvent) -> None:
         chat_id = self.chat.chat_id
@@ -253,9 +262,7 @@ class UserSession:
         await self.state.delivered(self.external_id, self._mark.end(seq))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._deliveries.spawn(coro)
 
 
 class Sessions:

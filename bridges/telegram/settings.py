@@ -38,6 +38,9 @@ class BridgeSettings(BaseSettings):
     # Parley connections at most (one per active linked user; idle ones are closed).
     max_sessions: int = Field(default=200, ge=1)
     poll_timeout: int = Field(default=30, ge=0)
+    # How long a stop lets posts in flight finish (and be recorded) before cancelling
+    # them; a post cancelled in between would be posted again after a restart.
+    stop_drain_seconds: float = Field(default=10.0, ge=0)
     # Webhook mode (off unless a URL is given; long polling is the default). Telegram
     # POSTs updates to `webhook_url`, which must reach the bridge's listener at
     # host:port (the URL's path is served); each request must carry the secret in

@@ -6,7 +6,8 @@ speaks the Bot API's envelope: `{"ok": true, "result": ...}`, errors as `{"ok": 
 `error_code`, and takes form, multipart and JSON bodies at `/bot<token>/<method>`.
 
 A test plays the users (`say`, `press_stop`, `press` an inline button), scripts failures
-(`fail`: a 429 with `retry_after`, "message is not modified", a refused draft) and reads
+(`fail`: a 429 with `retry_after`, "message is not modified", a refused draft), holds a
+method's answers back (`hold`: carried out, not yet answered) and reads
 what the bot did: every call with its time, each message's current text, inline buttons
 and the times of its edits, and the answers to button presses.
 
@@ -84,6 +85,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._failures: list[Failure] = []
+        self._holds: dict[str, asyncio.Event] = {}
         self._changed = asyncio.Condition()
         self.webhook: dict[str, Any] | None = None  # the setWebhook parameters
         self.webhook_statuses: list[int] = []  # the bridge's answer to each POST
@@ -188,6 +190,12 @@ class FakeTelegram:
         """The next `times` calls of `method` fail like this."""
         self._failures.append(Failure(method, code, description, retry_after, times))
 
+    def hold(self, method: str) -> asyncio.Event:
+        """From now on `method` is carried out (the message exists, the users see it) but
+        not answered until the returned event is set: a reply still on its way."""
+        gate = self._holds[method] = asyncio.Event()
+        return gate
+
     def texts(self, chat_id: int) -> list[str]:
         """The current text of each message the bot has in `chat_id`, oldest first."""
         return [
@@ -261,6 +269,8 @@ class FakeTelegram:
             return error(exc.code, exc.description)
         if method == "sendMessageDraft":
             self.drafts.append(call)
+        if (gate := self._holds.get(method)) is not None:
+            await gate.wait()
         return JSONResponse({"ok": True, "result": result})
 
     def _take_failure(self, method: str) -> Failure | None:

@@ -6,7 +6,10 @@ Parley, the real bridge, the fake Bot API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -241,3 +244,54 @@ async def test_a_binding_and_what_was_relayed_survive_a_bridge_restart(
     ], "each relayed once, in order, and the Telegram message not echoed"
     page = await parley.get(ASHA, f"{path}?limit=10")
     assert [m["body"] for m in page["items"]].count("back again") == 1
+
+
+class _Seen(logging.Handler):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+@contextlib.contextmanager
+def logged(logger: str, text: str) -> Iterator[asyncio.Event]:
+    """An event set once `logger` logs a message containing `text`."""
+    seen = _Seen(text)
+    target = logging.getLogger(logger)
+    level = target.level
+    target.setLevel(logging.DEBUG)
+    target.addHandler(seen)
+    try:
+        yield seen.event
+    finally:
+        target.removeHandler(seen)
+        target.setLevel(level)
+
+
+async def test_a_stop_while_telegram_is_answering_a_post_records_it_and_never_reposts_it(
+    telegram: FakeTelegram, bridge: Bridge, parley: AsUser
+) -> None:
+    """A stop (SIGTERM, a restart) that comes after Telegram took a relayed message but
+    before its answer reached the bridge waits for the answer and records the post: the
+    restarted bridge does not post it a second time."""
+    room = await bound(telegram, parley)
+    path = f"/rooms/{room['id']}/messages"
+    reply = telegram.hold("sendMessage")
+    await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "in flight"}, expect=201)
+    await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: in flight")
+
+    with logged("parley.telegram", "waiting for posts in flight") as waiting:
+        stopping = asyncio.create_task(bridge.stop())
+        async with asyncio.timeout(30):
+            await waiting.wait()  # the stop has begun, the post still unanswered
+    reply.set()
+    await stopping
+
+    await bridge.start()
+    await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "after"}, expect=201)
+    await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: after")
+    assert texts(telegram)[-2:] == ["Olga: in flight", "Olga: after"], "posted once"
