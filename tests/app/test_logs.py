@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,20 +208,25 @@ def _spawn_parley_serve(settings: Settings, port: int, log_path: Path) -> subpro
 
 @contextlib.asynccontextmanager
 async def parley_serve(settings: Settings, log_path: Path) -> AsyncIterator[Served]:
-    """`parley serve --access-log` (one worker) at INFO, stdout and stderr into log_path."""
-    port = free_port()
-    proc = _spawn_parley_serve(settings, port, log_path)
-    served = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", log_path)
+    """`parley serve --access-log` (one worker) at INFO, stdout and stderr into log_path.
+
+    Ready means *this* process is listening (its log says so) and answers /readyz: a port
+    picked free can be taken by another server before ours binds it, and that server's
+    /readyz must not pass for ours. A lost port is retried on a new one."""
+    for _ in range(3):
+        port = free_port()
+        proc = _spawn_parley_serve(settings, port, log_path)
+        served = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", log_path)
+        try:
+            if await _ready(proc, served, port):
+                break
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+        assert "address already in use" in served.log(), f"parley serve exited:\n{served.log()}"
+    else:
+        raise AssertionError(f"parley serve found no free port:\n{served.log()}")
     try:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient(timeout=2) as http:
-            while True:
-                assert proc.poll() is None, f"parley serve exited:\n{served.log()}"
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{served.url}/readyz")).status_code == 200:
-                        break
-                assert time.monotonic() < deadline, f"parley serve not ready:\n{served.log()}"
-                await asyncio.sleep(0.1)
         yield served
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -232,6 +236,18 @@ async def parley_serve(settings: Settings, log_path: Path) -> AsyncIterator[Serv
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+async def _ready(proc: subprocess.Popen[bytes], served: Served, port: int) -> bool:
+    """True once `proc` listens on `port` and is ready; False if it exited."""
+    async with asyncio.timeout(60), httpx.AsyncClient(timeout=2) as http:
+        while proc.poll() is None:
+            if f"running on http://127.0.0.1:{port}" in served.log():
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{served.url}/readyz")).status_code == 200:
+                        return True
+            await asyncio.sleep(0.1)
+    return False
 
 
 async def _log_shows(served: Served, *needles: str, within: float = 15) -> str:
