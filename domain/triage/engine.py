@@ -23,7 +23,7 @@ from domain.triage.findings import (
     severity_in,
 )
 from domain.triage.knowledge import SYMPTOMS, Symptom
-from domain.triage.language import Clause, clauses, find
+from domain.triage.language import Clause, clauses, compile_any, find, joined
 from domain.triage.redflags import RedFlag, screen
 from domain.triage.results import Reason, TriageResult, Urgency
 from domain.triage.specialties import SPECIALTIES, Code, Specialty, specialty
@@ -57,9 +57,12 @@ def _first_duration(parts: tuple[Clause, ...]) -> Duration | None:
 
 def _matches(parts: tuple[Clause, ...], from_history: bool) -> list[_Match]:
     overall = _first_duration(parts)
+    whole = joined(parts)
     out: list[_Match] = []
     for symptom in SYMPTOMS:
-        hits = [h for phrase in symptom.phrases for h in find(phrase, parts)]
+        if compile_any(symptom.phrases).search(whole) is None:
+            continue  # most symptoms: one search instead of one per phrase
+        hits = [h for phrase in symptom.phrases for h in find(phrase, parts, whole)]
         if not hits:
             continue
         positive = [h for h in hits if not h.negated]

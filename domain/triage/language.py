@@ -159,6 +159,15 @@ def compile_phrase(phrase: str) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{body})\b")
 
 
+@lru_cache(maxsize=1024)
+def compile_any(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that matches wherever any of `phrases` would: a search tries every
+    alternative at every position, so `compile_any(ps).search(t)` finds a match exactly
+    when some phrase occurs in `t` (a filter before finding which; phrases use no
+    backreferences or group names, so they can be joined)."""
+    return re.compile("|".join(f"(?:{compile_phrase(p).pattern})" for p in phrases))
+
+
 def is_negated(clause: str, start: int) -> bool:
     """True when a negation cue sits within NEGATION_WINDOW words before `start`."""
     for cue in _CUE.finditer(clause, 0, start):
@@ -169,9 +178,25 @@ def is_negated(clause: str, start: int) -> bool:
     return False
 
 
-def find(phrase: str, parts: tuple[Clause, ...]) -> list[Hit]:
-    """Every occurrence of `phrase` in `parts`, each marked negated or not."""
+def joined(parts: tuple[Clause, ...]) -> str:
+    """The clauses as one string, one per line, for `find(..., whole=)`.
+
+    A phrase found in a clause is found here too: a line break is neither a word character
+    nor a space, so word boundaries at a clause's edges hold and nothing in the phrase
+    syntax (gaps are spaces, `.` stops at a line break) lets a match reach a neighbour.
+    The reverse need not hold, which is why it is only a filter."""
+    return "\n".join(c.text for c in parts)
+
+
+def find(phrase: str, parts: tuple[Clause, ...], whole: str | None = None) -> list[Hit]:
+    """Every occurrence of `phrase` in `parts`, each marked negated or not.
+
+    `whole`, when given, must be `joined(parts)`: one search of it rules out most phrases
+    at once (a message mentions few of the hundreds of known phrases), where the clause
+    by clause pass costs one search per clause."""
     pattern = compile_phrase(phrase)
+    if whole is not None and pattern.search(whole) is None:
+        return []
     hits: list[Hit] = []
     for index, clause in enumerate(parts):
         for m in pattern.finditer(clause.text):

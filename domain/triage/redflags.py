@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.triage.language import Clause, clauses, compile_phrase, find
+from domain.triage.language import Clause, clauses, compile_phrase, find, joined
 from domain.triage.redflag_rules import CATEGORIES, NOT_ABOUT_NOW, RULES, Category, Rule
 
 CATEGORY_BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
@@ -44,16 +44,26 @@ def _about_now(parts: tuple[Clause, ...]) -> tuple[Clause, ...]:
     return tuple(Clause("", c.sentence) if pattern.search(c.text) else c for c in parts)
 
 
-def _present(phrase: str, parts: tuple[Clause, ...]) -> bool:
-    return any(not h.negated for h in find(phrase, parts))
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A message's clauses, each set with its `joined` text (find's quick filter)."""
+
+    relevant: tuple[Clause, ...]
+    relevant_text: str
+    everything: tuple[Clause, ...]
+    everything_text: str
 
 
-def _fires(rule: Rule, relevant: tuple[Clause, ...], everything: tuple[Clause, ...]) -> bool:
-    if not all(_present(p, relevant) for p in rule.all_of):
+def _present(phrase: str, read: _Read) -> bool:
+    return any(not h.negated for h in find(phrase, read.relevant, read.relevant_text))
+
+
+def _fires(rule: Rule, read: _Read) -> bool:
+    if not all(_present(p, read) for p in rule.all_of):
         return False
     # `unless` looks at every clause, negated or not: "no gym today" still means gym talk
     # is around, and being conservative here only matters for look-alikes.
-    return not any(find(p, everything) for p in rule.unless)
+    return not any(find(p, read.everything, read.everything_text) for p in rule.unless)
 
 
 def screen(text: str) -> RedFlagResult:
@@ -65,10 +75,11 @@ def screen(text: str) -> RedFlagResult:
     """
     everything = clauses(text)
     relevant = _about_now(everything)
+    read = _Read(relevant, joined(relevant), everything, joined(everything))
     flags: list[RedFlag] = []
     seen: set[str] = set()
     for rule in RULES:
-        if rule.label not in seen and _fires(rule, relevant, everything):
+        if rule.label not in seen and _fires(rule, read):
             seen.add(rule.label)
             flags.append(RedFlag(rule.category, rule.label))
     return RedFlagResult(tuple(flags))

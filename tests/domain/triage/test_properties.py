@@ -6,6 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.triage import DISCLAIMER, chunks, screen, triage
+from domain.triage.knowledge import SYMPTOMS
+from domain.triage.language import clauses, compile_any, find, joined
 
 # Arbitrary text, including NUL, control characters and lone surrogates, mixed with words
 # the engine knows so that matching paths are exercised too.
@@ -42,3 +44,16 @@ def test_chunks_join_back(text: str) -> None:
     pieces = chunks(text)
     assert "".join(pieces) == text
     assert all(pieces)
+
+
+@FAST
+@given(TEXT)
+def test_the_quick_filters_never_hide_a_phrase(text: str) -> None:
+    """`find(..., whole=)` and `compile_any` only skip work: the same hits as the clause
+    by clause pass, for every known phrase."""
+    parts = clauses(text)
+    whole = joined(parts)
+    for symptom in SYMPTOMS:
+        slow = [find(p, parts) for p in symptom.phrases]
+        assert [find(p, parts, whole) for p in symptom.phrases] == slow
+        assert (compile_any(symptom.phrases).search(whole) is not None) == any(slow)
