@@ -46,6 +46,7 @@ from realtime.channels import (
 from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
 from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
+from realtime.overflow import OverflowReplay
 from realtime.presence import Ephemeral, Presence
 from realtime.presence_diff import PresenceCoalescer
 from realtime.revocation import Revocations
@@ -87,6 +88,7 @@ class Hub:
         self._locks: dict[str, LockSlot] = {}
         self.ordered = OrderedDelivery(self, sessions)
         self.revocations = Revocations(self)
+        self.overflow = OverflowReplay(self)
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_broker_message, self.ordered.on_broker_reconnected)
 
@@ -116,7 +118,7 @@ class Hub:
     def register(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
         self._conn_channels[conn.id] = set()
-        conn.on_drained = lambda: self._replay_lagging(conn)
+        conn.on_drained = lambda: self.overflow.on_drained(conn)
         self.revocations.admit(conn)  # its token may have been revoked while it connected
 
     async def disconnect(self, conn: Connection) -> None:
@@ -128,6 +130,10 @@ class Hub:
 
     def is_subscribed(self, conn: Connection, channel: str) -> bool:
         return channel in self._conn_channels.get(conn.id, ())
+
+    def channels_of(self, conn: Connection) -> list[str]:
+        """The channels `conn` is subscribed to here (a copy)."""
+        return list(self._conn_channels.get(conn.id, ()))
 
     # --- subscribe / unsubscribe ----------------------------------------------------------
     async def authorize(self, user_id: int, channel: str) -> tuple[ChannelKind, int, str | None]:
@@ -192,13 +198,8 @@ class Hub:
                 await self._replay(ch, sub, since, head)
             if kind.on_subscribe is not None:
                 request = SubscribeRequest(conn.user.id, key, since, stream, role)
-                await self._catch_up(sub, await kind.on_subscribe(self.context, request))
-            # Hand over what arrived meanwhile, paced like the replay, still buffering.
-            while sub.backlog and sub.revoked is None:
-                batch, sub.backlog = sub.backlog, []
-                for header, out in batch:
-                    if self._admit(sub, header):
-                        await conn.put(out)
+                await sub.catch_up(await kind.on_subscribe(self.context, request))
+            await sub.hand_over()  # what arrived meanwhile, paced like the replay
             sub.backlog = None  # live from here: no await since the backlog was empty
             if sub.revoked is not None:  # access was lost during set-up: end it now
                 self.detach(conn, channel)
@@ -215,13 +216,6 @@ class Hub:
             for _, out in await self.ordered.load(ch, after, upto):
                 await sub.conn.put(out)  # flow-controlled: waits for the client
             after = upto
-
-    async def _catch_up(self, sub: Subscription, envelopes: list[bytes]) -> None:
-        """Send a kind's catch-up frames (envelopes) through the subscriber's filter."""
-        for envelope in envelopes:
-            header, frame = decode(envelope)
-            if self._admit(sub, header):
-                await sub.conn.put(outgoing(header, frame))
 
     async def unsubscribe(self, conn: Connection, channel: str, *, announce: bool = True) -> None:
         sub = self.detach(conn, channel)
@@ -362,7 +356,7 @@ class Hub:
                 continue
             if sub.lagging and header is not None and header.stream is not None:
                 continue  # dropped until the replay brings it, in order
-            if not plain and not self._admit(sub, header):
+            if not plain and not sub.admit(header):
                 continue
             if sub.slots is not None and header is not None and header.version is not None:
                 slot = sub.slots.get(header.type)
@@ -377,62 +371,6 @@ class Hub:
                         sub.streams[header.stream] = (header.index or 0) - 1
             else:
                 sub.conn.offer(out)
-
-    def _admit(self, sub: Subscription, header: EventHeader | None) -> bool:
-        """The per-subscriber filter: personal events, stale snapshots, stream indexes.
-
-        Updates the subscriber's position when it admits an event (called once per event
-        per subscriber, backlog included)."""
-        if header is None:
-            return True
-        if header.to is not None and header.to != sub.conn.user.id:
-            return False
-        if header.version is not None:
-            if header.version <= sub.versions.get(header.type, -1):
-                return False
-            sub.versions[header.type] = header.version
-        if header.stream is not None and header.index is not None:
-            # -2: a stream's `stream_start` is index -1 (domain/bot/events.py), deltas 0...
-            if header.index <= sub.streams.get(header.stream, -2):
-                return False
-            sub.streams[header.stream] = header.index
-        return True
-
-    def _replay_lagging(self, conn: Connection) -> None:
-        """The connection has room again: replay what its lagging subscriptions dropped."""
-        for channel in self._conn_channels.get(conn.id, ()):
-            ch = self.channels.get(channel)
-            sub = ch.subs.get(conn.id) if ch is not None else None
-            if ch is None or sub is None or not sub.lagging or ch.kind.replay is None:
-                continue
-            if sub.backlog is not None:
-                continue  # still subscribing or replaying: it will catch up from there
-            sub.lagging = False
-            position = max(sub.streams.items(), key=lambda kv: kv[1], default=None)
-            request = SubscribeRequest(
-                conn.user.id,
-                ch.key,
-                stream=StreamPosition(*position) if position is not None else None,
-            )
-            spawn(self._replay_to(sub, request), name="hub-overflow-replay")
-
-    async def _replay_to(self, sub: Subscription, request: SubscribeRequest) -> None:
-        """Replay what an overflowing subscription dropped, then go live again. Live events
-        wait in the backlog meanwhile, so nothing overtakes the replay."""
-        replay = sub.channel.kind.replay
-        assert replay is not None
-        sub.backlog = []
-        try:
-            await self._catch_up(sub, await replay(self.context, request))
-            while sub.backlog:
-                batch, sub.backlog = sub.backlog, []
-                for header, out in batch:
-                    if self._admit(sub, header):
-                        await sub.conn.put(out)
-        except Exception as exc:  # noqa: BLE001 - the client can resubscribe
-            log.warning("overflow replay failed", extra={"error": type(exc).__name__})
-        finally:
-            sub.backlog = None
 
     # --- ephemeral events and presence ----------------------------------------------------
     async def publish_ephemeral(self, event: Ephemeral) -> None:

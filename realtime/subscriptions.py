@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from broker import PresenceEntry
-from domain.events import EventHeader
+from domain.events import EventHeader, decode
 from domain.revocations import RevokeReason
 from realtime.channels import ChannelKind
 from realtime.connection import Connection, LatestSlot, Outgoing, text_frame
@@ -30,6 +30,46 @@ class Subscription:
     slots: dict[str, LatestSlot] | None = None
     lagging: bool = False  # replay: live frames were dropped; replay once there is room
     revoked: RevokeReason | None = None  # access lost during set-up: end it once set up
+
+    def admit(self, header: EventHeader | None) -> bool:
+        """The per-subscriber filter: personal events, stale snapshots, stream indexes.
+
+        Updates the subscriber's position when it admits an event (called once per event
+        per subscriber, backlog included)."""
+        if header is None:
+            return True
+        if header.to is not None and header.to != self.conn.user.id:
+            return False
+        if header.version is not None:
+            if header.version <= self.versions.get(header.type, -1):
+                return False
+            self.versions[header.type] = header.version
+        if header.stream is not None and header.index is not None:
+            # -2: a stream's `stream_start` is index -1 (domain/bot/events.py), deltas 0...
+            if header.index <= self.streams.get(header.stream, -2):
+                return False
+            self.streams[header.stream] = header.index
+        return True
+
+    async def catch_up(self, envelopes: list[bytes]) -> None:
+        """Send a kind's catch-up frames (envelopes) through the filter, flow-controlled;
+        none once access was revoked."""
+        for envelope in envelopes:
+            if self.revoked is not None:
+                return
+            header, frame = decode(envelope)
+            if self.admit(header):
+                await self.conn.put(outgoing(header, frame))
+
+    async def hand_over(self) -> None:
+        """Send what waited in the backlog, through the filter and paced by the client,
+        until it is empty (or access was revoked). The caller ends buffering (`backlog =
+        None`) with no await after this returns, so nothing can slip in between."""
+        while self.backlog and self.revoked is None:
+            batch, self.backlog = self.backlog, []
+            for header, out in batch:
+                if self.admit(header):
+                    await self.conn.put(out)
 
 
 @dataclass(slots=True, eq=False)

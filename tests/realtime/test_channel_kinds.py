@@ -22,6 +22,7 @@ from broker import Broker
 from broker.memory import MemoryBroker
 from broker.redis import RedisBroker
 from domain.events import Position, UserRef, encode, encode_personal
+from domain.revocations import RevokeReason
 from models.db import make_sessionmaker
 from realtime.channels import (
     ChannelKind,
@@ -105,6 +106,28 @@ register(
         overflow=Overflow.replay,
         on_subscribe=_stream_after,
         replay=_stream_after,
+    )
+)
+
+# A replayable kind whose overflow replay waits for the test: (started, release) per key.
+REPLAY_GATES: dict[int, tuple[asyncio.Event, asyncio.Event]] = {}
+
+
+async def _gated_replay(ctx: KindContext, request: SubscribeRequest) -> list[bytes]:
+    started, release = REPLAY_GATES[request.key]
+    started.set()
+    await release.wait()
+    return await _stream_after(ctx, request)
+
+
+register(
+    ChannelKind(
+        name="t_gated",
+        authorize=_anyone,
+        delivery=Delivery.indexed,
+        overflow=Overflow.replay,
+        on_subscribe=_stream_after,
+        replay=_gated_replay,
     )
 )
 
@@ -336,6 +359,44 @@ async def test_an_overflowing_stream_is_dropped_then_replayed_in_order_once(hub:
             if f["type"] == "delta":
                 received.append(f["index"])
     assert received == list(range(40))
+
+
+async def test_access_lost_during_an_overflow_replay_ends_the_subscription(hub: Hub) -> None:
+    """A revocation that arrives while an overflowing subscriber is being replayed to is
+    not forgotten: the replay sends nothing more, the subscription ends with
+    `unsubscribed`, and nothing of the channel follows it."""
+    k = key()
+    channel = f"t_gated:{k}"
+    started, release = REPLAY_GATES[k] = (asyncio.Event(), asyncio.Event())
+    STREAM_LOG[k] = []
+    conn = connect(hub, limit=8)
+    await hub.subscribe(conn, channel, since=None, ref="s")
+    await frame(conn)
+    for index in range(40):
+        STREAM_LOG[k].append(encode(Delta(channel=channel, stream="s-1", index=index), "x"))
+        await hub.broker.publish(channel, STREAM_LOG[k][-1])
+    await until(lambda: hub.channels[channel].subs[conn.id].lagging)
+
+    got: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        while (out := await conn.next()) is not None:
+            got.append(json.loads(out.text))
+
+    reader = asyncio.create_task(read())
+    try:
+        await asyncio.wait_for(started.wait(), WITHIN)  # drained: the replay is running
+        hub.revocations.revoke_channel(channel, ASHA.id, RevokeReason.removed)
+        release.set()
+        await until(lambda: any(f["type"] == "unsubscribed" for f in got))
+        assert not hub.is_subscribed(conn, channel)
+    finally:
+        reader.cancel()
+    types = [f["type"] for f in got]
+    ended = types.index("unsubscribed")
+    assert got[ended]["reason"] == "removed"
+    assert "delta" not in types[ended + 1 :], "nothing of the channel after it ended"
+    assert types.count("delta") < 40, "the replay sent nothing once access was lost"
 
 
 async def test_a_too_slow_connection_on_a_close_policy_kind_is_closed_with_4008(hub: Hub) -> None:
