@@ -16,6 +16,12 @@ with a complete snapshot look exactly as they did to old clients. Presence entri
 expiry and the sweep's exactly-once `leave` are untouched: this only changes how the
 resulting events are framed on the way out of a worker.
 
+A window holds at most one change per user, but a burst can hold thousands of users; it
+goes out as consecutive frames of at most `MAX_USERS_PER_FRAME` users each (the same
+`count` on each), so no frame outgrows what a client accepts (1 MiB by default in the
+`websockets` client) however large the burst. Applying them in order is applying the
+window: no user is in two of them.
+
 Guarantees: per channel, frames keep their order (while a window is open or flushing, every
 `join`/`leave` waits in it, even once the room has shrunk). Failure mode: if the broker
 cannot say the count at flush time, the diff carries this worker's estimate (last count
@@ -42,6 +48,8 @@ WINDOW_SECONDS = 0.25
 # Coalesce above this many users online: the number a `presence` snapshot lists
 # (realtime/presence.py SNAPSHOT_LIMIT), the size at which `online` stops being complete.
 THRESHOLD = 100
+# ~40 bytes a user: a frame stays near 40 KB.
+MAX_USERS_PER_FRAME = 1000
 
 Deliver = Callable[[str, Outgoing], None]
 
@@ -111,14 +119,17 @@ class PresenceCoalescer:
                 count = await self._count(channel, changes)
                 if channel in self._online:  # still open here (forget() drops it)
                     self._online[channel] = count
-                event = PresenceDiffEvent(
-                    channel=channel,
-                    joined=[UserRef(id=u, name=n) for u, (n, j) in changes.items() if j],
-                    left=[UserRef(id=u, name=n) for u, (n, j) in changes.items() if not j],
-                    count=count,
-                )
-                header = EventHeader(origin=self.broker.node, type=event.type)
-                self._deliver(channel, outgoing(header, event.model_dump_json()))
+                header = EventHeader(origin=self.broker.node, type="presence_diff")
+                users = list(changes.items())
+                for start in range(0, len(users), MAX_USERS_PER_FRAME):
+                    part = users[start : start + MAX_USERS_PER_FRAME]
+                    event = PresenceDiffEvent(
+                        channel=channel,
+                        joined=[UserRef(id=u, name=n) for u, (n, j) in part if j],
+                        left=[UserRef(id=u, name=n) for u, (n, j) in part if not j],
+                        count=count,
+                    )
+                    self._deliver(channel, outgoing(header, event.model_dump_json()))
                 if not win.changes:
                     return  # no await since the check: the next event opens a new window
         finally:
