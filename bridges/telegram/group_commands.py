@@ -1,5 +1,5 @@
-"""What the bot answers to in group chats: `/bind`, plain text (relayed), `/quiz`,
-`/leaderboard`, and the quiz's answer buttons (docs/telegram.md).
+"""What the bot answers to in group chats: `/bind`, `/unbind`, plain text (relayed),
+`/quiz`, `/leaderboard`, and the quiz's answer buttons (docs/telegram.md).
 
 Who may do what is Parley's decision, asked with the person's own token: binding needs
 the owner or admin role the server reports; text is relayed as its linked sender (a
@@ -72,6 +72,22 @@ async def bind(message: Message, command: CommandObject, groups: Groups) -> None
     await _say(groups.tg, chat, f"This chat is now bound to {name}. Messages go both ways.")
 
 
+async def unbind(message: Message, groups: Groups) -> None:
+    who = _who(message)
+    chat = message.chat.id
+    if who is None or message.chat.type not in GROUP_CHATS:
+        return
+    try:
+        name = await groups.unbind(chat, who)
+    except BindRefused as exc:
+        await _say(groups.tg, chat, str(exc))
+        return
+    except (ProtocolError, AuthenticationFailed):
+        await _say(groups.tg, chat, NOT_LINKED)
+        return
+    await _say(groups.tg, chat, f"This chat is no longer bound to {name}. Nothing is relayed.")
+
+
 async def relay(message: Message, groups: Groups, sessions: Sessions) -> None:
     """Plain text in a bound group goes to the Parley room as its linked sender."""
     who = _who(message)
@@ -139,6 +155,7 @@ async def press(callback: CallbackQuery, groups: Groups, sessions: Sessions) -> 
 
 def register(router: Router) -> None:
     router.message.register(bind, Command("bind"))
+    router.message.register(unbind, Command("unbind"))
     router.message.register(quiz, Command("quiz"))
     router.message.register(leaderboard, Command("leaderboard"))
     router.callback_query.register(press, F.data.startswith("a:"))

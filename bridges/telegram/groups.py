@@ -257,6 +257,25 @@ class Groups:
             self._relays[chat_id] = relay
         return str(room["name"])
 
+    async def unbind(self, chat_id: int, who: str) -> str:
+        """Unbind `chat_id` for linked user `who`, whom the server must report as the bound
+        group's owner or an admin (as for `/bind`); returns the group's name. Its reader
+        stops (a post in flight finishes first) and nothing more is relayed either way.
+        Raises `BindRefused` (with the sentence to show) or `ProtocolError`."""
+        relay = self._relays.get(chat_id)
+        if relay is None:
+            raise BindRefused("This chat is not bound to a Parley group.")
+        rooms = await self.api.as_user(who, "GET", "/rooms")
+        room = next((r for r in rooms if int(r["id"]) == relay.binding.room_id), None)
+        if room is None or room.get("my_role") not in MANAGERS:
+            raise BindRefused("Only the group's owner or an admin can unbind this chat.")
+        async with self._lock:
+            if self._relays.get(chat_id) is relay:
+                del self._relays[chat_id]
+                await self.state.unbind(chat_id)
+                await relay.close()
+        return str(room["name"])
+
     async def load(self) -> None:
         """Know every stored binding at once (before updates are taken), so text in a
         bound chat is relayed even before its reader has reconnected."""

@@ -295,3 +295,31 @@ async def test_a_stop_while_telegram_is_answering_a_post_records_it_and_never_re
     await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "after"}, expect=201)
     await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: after")
     assert texts(telegram)[-2:] == ["Olga: in flight", "Olga: after"], "posted once"
+
+
+async def test_an_owner_unbinds_a_chat_and_nothing_is_relayed_after_it(
+    telegram: FakeTelegram, bridge: Bridge, parley: AsUser
+) -> None:
+    room = await bound(telegram, parley)
+    path = f"/rooms/{room['id']}/messages"
+    await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "bound"}, expect=201)
+    await telegram.wait_for(lambda: texts(telegram)[-1] == "Olga: bound")
+
+    await telegram.say(ASHA, "/unbind", chat_id=CHAT)  # a member, not an admin
+    await telegram.wait_for(lambda: "Only the group's owner" in texts(telegram)[-1])
+    await telegram.say(OWNER, "/unbind", chat_id=CHAT)
+    await telegram.wait_for(lambda: "no longer bound to Biology crew" in texts(telegram)[-1])
+
+    # The reader was closed before that reply: a later Parley message has nowhere to go,
+    # and Telegram text is not relayed (an unbound chat's chatter is not for the bot).
+    await parley.call(OLGA_IN_PARLEY, "POST", path, {"body": "after"}, expect=201)
+    await telegram.say(ASHA, "anyone here?", chat_id=CHAT)
+    await telegram.say(ASHA, "/quiz", chat_id=CHAT)
+    await telegram.wait_for(lambda: "not bound" in texts(telegram)[-1])
+    assert "Olga: after" not in texts(telegram)
+    messages = await parley.call(OLGA_IN_PARLEY, "GET", path)
+    assert [m["body"] for m in messages["items"]] == ["bound", "after"]
+
+    await bridge.restart()  # the binding stays gone
+    await telegram.say(ASHA, "/quiz", chat_id=CHAT)
+    await telegram.wait_for(lambda: len([t for t in texts(telegram) if "not bound" in t]) == 2)
