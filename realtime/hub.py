@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,6 +60,17 @@ from realtime.subscriptions import (
 )
 
 log = logging.getLogger("parley.hub")
+
+
+class Authorized(NamedTuple):
+    """A subscribe's authorization, taken before the subscribe itself (SSE answers a
+    refusal as an HTTP status before its stream starts)."""
+
+    mark: int  # the revocation epoch before the check
+    kind: ChannelKind
+    key: int
+    role: str | None
+
 
 REPLAY_PAGE = 500
 _JOIN_LEAVE = frozenset({"join", "leave"})
@@ -143,6 +155,13 @@ class Hub:
         kind, key = kind_of(channel)
         return kind, key, await self.authorizer.authorize(kind, user_id, key)
 
+    async def authorize_subscribe(self, user_id: int, channel: str) -> Authorized:
+        """`authorize` for a `subscribe` that follows (pass it as `authorized=`): the
+        check runs, and is audited, once, and a revocation in between still counts."""
+        mark = self.revocations.mark()  # before authorizing: see the module docstring
+        kind, key, role = await self.authorize(user_id, channel)
+        return Authorized(mark, kind, key, role)
+
     async def subscribe(
         self,
         conn: Connection,
@@ -150,14 +169,18 @@ class Hub:
         since: int | None,
         ref: str | None,
         stream: StreamPosition | None = None,
+        *,
+        authorized: Authorized | None = None,
     ) -> None:
-        """Authorize, subscribe, answer `subscribed` (+ `presence`), replay, then go live.
+        """Authorize (unless `authorized` by `authorize_subscribe` for this user and
+        channel), subscribe, answer `subscribed` (+ `presence`), replay, then go live.
 
         Raises Invalid / NotFound / Forbidden (nothing changed) or Unavailable (Redis down);
         on any failure or cancellation the subscription is undone.
         """
-        mark = self.revocations.mark()  # before authorizing: see the module docstring
-        kind, key, role = await self.authorize(conn.user.id, channel)
+        if authorized is None:
+            authorized = await self.authorize_subscribe(conn.user.id, channel)
+        mark, kind, key, role = authorized
         # Subscribing again (e.g. to change `since`) is not a join: the user never left.
         resubscribe = self.is_subscribed(conn, channel)
         if resubscribe:

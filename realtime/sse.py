@@ -149,8 +149,10 @@ async def stream_channel(
     live authorization, when the listener loses access to the channel (`error` forbidden)
     or its token `jti` is revoked (`error` unauthorized).
     """
-    kind, _, _ = await hub.authorize(user.id, channel)
-    ids = _EventIds(kind.delivery is Delivery.ordered, resume.since)
+    # Authorized once, here, so a refusal is an HTTP status; the subscribe reuses it (a
+    # doctor's read is audited once per stream, not twice).
+    authorized = await hub.authorize_subscribe(user.id, channel)
+    ids = _EventIds(authorized.kind.delivery is Delivery.ordered, resume.since)
     conn = Connection(
         UserRef(id=user.id, name=user.display_name),
         services.settings.ws_outbound_queue,
@@ -161,7 +163,9 @@ async def stream_channel(
     async def subscribe() -> None:
         # Any failure ends the stream with an `error` event; none may leave it hanging.
         try:
-            await hub.subscribe(conn, channel, resume.since, ref=None, stream=resume.stream)
+            await hub.subscribe(
+                conn, channel, resume.since, ref=None, stream=resume.stream, authorized=authorized
+            )
         except Exception as exc:  # answered here; a bug is also logged
             error = classify(exc)
             if error is None:

@@ -16,8 +16,11 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from realtime.hub import Hub
+from tests.bot.support import conversation
+from tests.care.support import access_log, doctor, share
 from tests.conftest import ApiFactory
 from tests.rest.expect import error_of
 from tests.servers import InProcessServer
@@ -392,3 +395,20 @@ async def test_an_idle_stream_gets_keep_alive_comments(chatty_api: Api) -> None:
         await api.post(asha, room, "still here")
         (ev,) = await s.messages(1)
     assert ev.json["body"] == "still here"
+
+
+async def test_a_doctors_stream_of_a_shared_conversation_is_in_the_access_log_once(
+    api: Api, db: AsyncEngine
+) -> None:
+    """The stream's authorization (answered as an HTTP status) is the subscribe's: the
+    patient sees one `subscribe` entry per stream the doctor opened, as for a socket."""
+    asha = await api.user("Asha")
+    doc = await doctor(api, db, "Dr. Quill")
+    room = await conversation(api, asha)
+    await share(api, asha, room, doc)
+    async with stream(api, room, doc) as s:
+        await s.expect("subscribed")
+    logged = await access_log(api, asha)
+    assert [(e["actor"]["id"], e["action"], e["room_id"]) for e in logged] == [
+        (doc.id, "subscribe", room)
+    ]
