@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
-    Index,
     String,
     Text,
     UniqueConstraint,
@@ -49,8 +48,9 @@ class Message(CreatedAt, Base):
     __table_args__ = (
         # Serves history pagination (room_id, seq range) and guarantees one row per seq.
         UniqueConstraint("room_id", "seq"),
+        # Also serves lookups by author (the users foreign key's cascade): it leads with
+        # author_id, so no index of its own (migration 0008).
         UniqueConstraint("author_id", "client_id"),
-        Index("ix_messages_author_id", "author_id"),
     )
 
 
