@@ -141,6 +141,10 @@ class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
         # Same duck type as what uvicorn made; see the module docstring for why.
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag(True)  # type: ignore[assignment]
+        # uvicorn sets more attributes than CPython's shared-key instance dicts hold (30),
+        # so the dict was rebuilt as it grew, with room for 85 keys (1.6 KB). A copy is
+        # sized for what is there, with room for the three the handshake adds (0.8 KB).
+        self.__dict__ = dict(self.__dict__)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -56,6 +56,13 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=CloseCode.policy)
         return
     await websocket.accept()
+    # The handshake's headers were read (Origin above; the request id and the client
+    # address by the layers above) and nothing reads them again: authentication is in
+    # band. Emptied in place, since the scope and Starlette's cached `Headers` share the
+    # list, they stop costing ~0.7 KB per idle socket (more with a browser's cookies and
+    # user agent; docs/decisions/0036).
+    if isinstance(headers := websocket.scope.get("headers"), list):
+        headers.clear()
     core = SessionCore(limits(settings), time.monotonic())
     session = await _authenticate(websocket, services, core)
     if session is None:

@@ -183,24 +183,31 @@ class WsSession:
     async def receive_loop(self) -> None:
         """Until the client goes, the core closes, or a handler closed the connection."""
         deadline = self.core.deadline()
-        while True:
-            message = await receive_until(self.websocket, deadline)
-            if message is not None and message["type"] == "websocket.disconnect":
-                self.core.closed()
-                return
-            step = feed(self.core, message, time.monotonic())
-            for frame in step.send:
-                self.send_error(frame) if isinstance(frame, ErrorFrame) else self.reply(frame)
-            if step.close is not None:
-                self.conn.close(step.close)
-                return
-            if step.dispatch is not None:
-                await self.handle(step.dispatch)
-                if self.conn.close_code is not None:
-                    self.core.closed()
-                    return
+        # Each message is taken in a call of its own: its ASGI message, text, parsed frame
+        # and step are freed when the call returns, not kept as this frame's locals while
+        # the next receive waits (hours, on an idle socket; ~1 KB each, docs/decisions/0036).
+        while not await self._take(await receive_until(self.websocket, deadline)):
             # A handler may have moved the deadline (refresh): ask the core, not the step.
             deadline = self.core.deadline()
+
+    async def _take(self, message: Message | None) -> bool:
+        """Carry out what the core makes of `message` (None: its deadline passed); True
+        when the receive loop is over."""
+        if message is not None and message["type"] == "websocket.disconnect":
+            self.core.closed()
+            return True
+        step = feed(self.core, message, time.monotonic())
+        for frame in step.send:
+            self.send_error(frame) if isinstance(frame, ErrorFrame) else self.reply(frame)
+        if step.close is not None:
+            self.conn.close(step.close)
+            return True
+        if step.dispatch is not None:
+            await self.handle(step.dispatch)
+            if self.conn.close_code is not None:
+                self.core.closed()
+                return True
+        return False
 
     async def handle(self, frame: ClientFrame) -> None:
         """Answer one accepted frame. Whatever goes wrong, the frame's `ref` gets an answer."""
