@@ -87,6 +87,11 @@ async def test_every_frame_that_needs_redis_is_answered_unavailable_while_it_is_
     room = await api.room(asha)
     ws = await api.ws(asha)
     await ws.subscribe(f"room:{room}")
+    # `subscribed` goes out before the subscribe's last Redis reads (presence, an answer in
+    # flight); a socket's frames are handled in order, so the pong says the subscribe is
+    # complete. Killing Redis before it would undo the subscribe, not test `typing`.
+    await ws.send({"type": "ping", "ref": "settled"})
+    assert (await ws.expect("pong"))["ref"] == "settled"
     private_redis.kill()
 
     typing = await ws.request({"type": "typing", "channel": f"room:{room}"}, within=30)
