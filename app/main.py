@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import logs, tracing
+from app import gc_tuning, logs, tracing
 from app.security import passwords, token_codec
 from app.settings import Settings, get_settings
 from broker import Broker
@@ -152,6 +152,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.hub = hub
     telemetry = Telemetry(hub, engine, settings.presence_ttl_seconds, admission.lag)
     await telemetry.start()
+    # Last: everything built above is long-lived, so it is what gets frozen.
+    gc_tuning.tune(freeze=settings.gc_freeze, gen0_threshold=settings.gc_gen0_threshold)
     try:
         yield
     finally:

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # "json": one JSON object per line, with request_id / connection_id (docs/operations.md).
     log_format: Literal["text", "json"] = "text"
+    # Garbage collector (docs/decisions/0037): freeze the startup heap and collect the
+    # young generation less often. 0 keeps CPython's default threshold.
+    gc_freeze: bool = True
+    gc_gen0_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
     # When set, GET /metrics requires `Authorization: Bearer <this>` (set it in production).
     metrics_token: SecretStr | None = None
 

@@ -144,6 +144,8 @@ def server_env(backing: Backing, prefix: str, secret: str) -> dict[str, str]:
             "PARLEY_ACCESS_TOKEN_MINUTES": "240",
         }
     )
+    # The collector settings (decision 0037) pass through, for A/B runs of one command.
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PARLEY_GC_")})
     return env
 
 

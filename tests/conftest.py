@@ -87,6 +87,10 @@ def make_settings(backing: Backing, prefix: str, data_dir: Path, **overrides: ob
         # and a 50 ms lag there is the test runner's, not the server's. Its own tests
         # (tests/**/test_admission.py) turn it on.
         "admission_lag_ms": 0,
+        # In-process servers run in pytest's own process: leave its collector alone.
+        # Worker processes (tests/servers.py) keep the defaults; tests/app/test_gc_tuning.py.
+        "gc_freeze": False,
+        "gc_gen0_threshold": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)
