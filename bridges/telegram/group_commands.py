@@ -10,6 +10,7 @@ person pressing it, and the server scores it once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -61,15 +62,23 @@ async def bind(message: Message, command: CommandObject, groups: Groups) -> None
     if not target:
         await _say(groups.tg, chat, "Send /bind GROUP_ID (or the group's invite code).")
         return
-    try:
-        name = await groups.bind(chat, who, target)
-    except BindRefused as exc:
-        await _say(groups.tg, chat, str(exc))
-        return
-    except (ProtocolError, AuthenticationFailed):
-        await _say(groups.tg, chat, NOT_LINKED)
+    name = await _or_refusal(groups, chat, groups.bind(chat, who, target))
+    if name is None:
         return
     await _say(groups.tg, chat, f"This chat is now bound to {name}. Messages go both ways.")
+
+
+async def _or_refusal(groups: Groups, chat: int, change: Awaitable[str]) -> str | None:
+    """The bound group's name once `change` (a bind or unbind) is done, or None once the
+    refusal was said in the chat: in Parley's words, or "not linked" for a sender the
+    bridge cannot act for."""
+    try:
+        return await change
+    except BindRefused as exc:
+        await _say(groups.tg, chat, str(exc))
+    except (ProtocolError, AuthenticationFailed):
+        await _say(groups.tg, chat, NOT_LINKED)
+    return None
 
 
 async def unbind(message: Message, groups: Groups) -> None:
@@ -77,13 +86,8 @@ async def unbind(message: Message, groups: Groups) -> None:
     chat = message.chat.id
     if who is None or message.chat.type not in GROUP_CHATS:
         return
-    try:
-        name = await groups.unbind(chat, who)
-    except BindRefused as exc:
-        await _say(groups.tg, chat, str(exc))
-        return
-    except (ProtocolError, AuthenticationFailed):
-        await _say(groups.tg, chat, NOT_LINKED)
+    name = await _or_refusal(groups, chat, groups.unbind(chat, who))
+    if name is None:
         return
     await _say(groups.tg, chat, f"This chat is no longer bound to {name}. Nothing is relayed.")
 
