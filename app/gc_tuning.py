@@ -3,7 +3,7 @@
 A worker holds a large, long-lived heap (routes, pydantic models, compiled triage patterns,
 SQLAlchemy metadata) and makes many short-lived objects per frame. With CPython's defaults
 (gen0 threshold 700) the young generation is collected hundreds of times a second under
-load, and now and then a full collection walks the whole heap: 200–250 ms of CPU in one
+load, and now and then a full collection walks the whole heap: 200-250 ms of CPU in one
 go, which shows as a latency spike for every connection on that worker.
 
 `tune()` is called once a worker has started (end of the lifespan's setup):
