@@ -93,8 +93,6 @@ def test_both_can_be_turned_off(
 def test_a_threshold_of_its_own_is_used(
     db: AsyncEngine, backing: Backing, redis_prefix: str, tmp_path: Path
 ) -> None:
-    seen = _started_worker_gc(
-        backing, redis_prefix, tmp_path, PARLEY_GC_GEN0_THRESHOLD="2500"
-    )
+    seen = _started_worker_gc(backing, redis_prefix, tmp_path, PARLEY_GC_GEN0_THRESHOLD="2500")
 
     assert seen["threshold"] == 2500
