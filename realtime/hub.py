@@ -45,12 +45,12 @@ from realtime.channels import (
     kind_of,
 )
 from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
-from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
 from realtime.overflow import OverflowReplay
 from realtime.presence import Ephemeral, Presence
 from realtime.presence_diff import PresenceCoalescer
 from realtime.revocation import Revocations
+from realtime.server_frames import SubscribedFrame, dump
 from realtime.subscriptions import (
     NO_HEADER,
     ChannelState,
