@@ -17,7 +17,7 @@ from broker.memory import MemoryBroker
 from models.db import make_sessionmaker
 from realtime.connection import Connection
 from realtime.hub import Hub
-from tests.realtime.test_hub_sequencer import World, deliver, frames, hub, messages_of, world
+from tests.realtime.hub_world import World, deliver, frames, hub, messages_of, world
 from tests.support import Api
 
 __all__ = ["hub", "world"]  # fixtures, re-used
