@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import report
+from bench import machine_info
 from bench.board_clients import Procs, ingest_main, watch_main
 from bench.board_report import section, summarize, write
 from bench.board_setup import _final_version, _setup, _start_sessions
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['frames_per_watcher']['mean']:.2f}; final board p99 "
         f"{result['final_latency']['p99']:.0f} ms"
     )
-    write(args.out, section(args, command, report.machine(nofile), result))
+    write(args.out, section(args, command, machine_info.machine(nofile), result))
     log(f"wrote {args.out}")
     return 0
 

@@ -45,7 +45,7 @@ import httpx
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import report
+from bench import machine_info
 from bench.fanout import _terminate, log, server_env, warnings_in
 from bench.loadgen import raise_nofile
 from bench.scenarios import BenchError, wait_quiet
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rec: dict[str, Any] = {
         "command": command,
-        "machine": report.machine(nofile),
+        "machine": machine_info.machine(nofile),
         "procs": args.procs,
         "ramp": args.ramp,
         "runs": [],
