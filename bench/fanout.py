@@ -41,7 +41,7 @@ from typing import Any
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import report
+from bench import machine_info, report, report_sections
 from bench.loadgen import PARLEY, SOCKETIO, raise_nofile
 from bench.peers.servers import LABELS, PEERS, PeerUnavailable, peer_server
 from bench.scenarios import (
@@ -222,7 +222,7 @@ def sweep(
                 fleet, server, world, sampler, rate, args.duration, tag, args.publishers
             )
             step["attempts"] = attempt + 1
-            log("  " + report.step_line(step))
+            log("  " + report_sections.step_line(step))
             other = step["resources"].get("cpu_other", 0.0)
             if best is None or other < best["resources"].get("cpu_other", 0.0):
                 best = step
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 "peers",
             )
         },
-        "machine": report.machine(nofile),
+        "machine": machine_info.machine(nofile),
     }
     started = time.monotonic()
     try:

@@ -26,43 +26,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import os
-import queue
 import secrets
 import shlex
 import signal
 import sys
 import time
-from array import array
-from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
-import uvloop
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import migrate
 from app.settings import Settings
-from bench import report
+from bench import machine_info
+from bench.board_clients import Procs, ingest_main, watch_main
+from bench.board_report import section, summarize, write
+from bench.board_setup import _final_version, _setup, _start_sessions
 from bench.fanout import _terminate, log, server_env
-from bench.loadgen import Out, raise_nofile
-from bench.scenarios import CTX, BenchError, percentiles
+from bench.loadgen import raise_nofile
+from bench.scenarios import BenchError
 from bench.server import DATA_DIR, ROOT, Sampler, Server, start_backing
-from bench.wsclient import WsClient, WsError, authenticate, connect, subscribe
 
 QUICK = {"members": 200, "watchers": 200, "rate": 200.0, "duration": 5.0}
 FULL = {"members": 1000, "watchers": 1000, "rate": 2000.0, "duration": 10.0}
-TARGET_RATE, TARGET_P99_MS = 2000.0, 50.0
-SECONDS_PER_QUESTION = 300  # the maximum: the question stays open through the run
-BEGIN, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -90,318 +82,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-# --- set-up through REST --------------------------------------------------------------------
-async def _user(http: httpx.AsyncClient, tag: str, i: int) -> str:
-    email, password = f"board-{tag}-{i}@example.com", "bench password 1234"
-    body = {"email": email, "password": password, "display_name": f"Board {i}"}
-    r = await http.post("/api/v1/auth/register", json=body)
-    if r.status_code != 201:
-        raise BenchError(f"register: {r.status_code} {r.text[:200]}")
-    t = await http.post("/api/v1/auth/token", data={"username": email, "password": password})
-    if t.status_code != 200:
-        raise BenchError(f"token: {t.status_code} {t.text[:200]}")
-    return str(t.json()["access_token"])
-
-
-async def _setup(url: str, tag: str, members: int, sessions: int) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        owner = {"Authorization": f"Bearer {await _user(http, tag, -1)}"}
-        r = await http.post("/api/v1/rooms", json={"name": f"board {tag}"}, headers=owner)
-        if r.status_code != 201:
-            raise BenchError(f"create room: {r.status_code} {r.text[:200]}")
-        room, invite = int(r.json()["id"]), r.json()["invite_code"]
-        question = {
-            "subject": "biology",
-            "topic": "Cell biology",
-            "difficulty": "easy",
-            "prompt": "Which organelle makes ATP?",
-            "options": ["Mitochondrion", "Ribosome", "Nucleus", "Vacuole"],
-            "correct_index": 0,
-            "explanation": "Oxidative phosphorylation.",
-        }
-        body = {"title": "Bench", "subject": "biology", "questions": [question]}
-        q = await http.post(f"/api/v1/rooms/{room}/quizzes", json=body, headers=owner)
-        if q.status_code != 201:
-            raise BenchError(f"create quiz: {q.status_code} {q.text[:200]}")
-        quiz_id, question_id = int(q.json()["id"]), int(q.json()["questions"][0]["id"])
-        gate = asyncio.Semaphore(16)
-
-        async def member(i: int) -> str:
-            async with gate:
-                token = await _user(http, tag, i)
-                j = await http.post(
-                    "/api/v1/rooms/join",
-                    json={"invite_code": invite},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                if j.status_code != 200:
-                    raise BenchError(f"join: {j.status_code} {j.text[:200]}")
-                return token
-
-        tokens = await asyncio.gather(*(member(i) for i in range(members)))
-        sids = []
-        for _ in range(sessions):
-            s = await http.post(
-                f"/api/v1/quizzes/{quiz_id}/sessions",
-                json={"seconds_per_question": SECONDS_PER_QUESTION},
-                headers=owner,
-            )
-            if s.status_code != 201:
-                raise BenchError(f"create session: {s.status_code} {s.text[:200]}")
-            sids.append(int(s.json()["id"]))
-    return {
-        "owner": owner,
-        "room": room,
-        "question": question_id,
-        "tokens": list(tokens),
-        "sessions": sids,
-    }
-
-
-async def _start_sessions(url: str, owner: dict[str, str], sids: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-        for sid in sids:
-            r = await http.post(f"/api/v1/sessions/{sid}/start", headers=owner)
-            if r.status_code != 200:
-                raise BenchError(f"start session: {r.status_code} {r.text[:200]}")
-
-
-def _final_version(url: str, owner: dict[str, str], room: int, within: float = 60.0) -> int:
-    """The group board's version once it stops moving (two reads 1.5 s apart agree)."""
-    with httpx.Client(base_url=url, timeout=30) as http:
-
-        def version() -> int:  # -1 while the server cannot answer (overloaded: 503)
-            with contextlib.suppress(httpx.HTTPError):
-                r = http.get(f"/api/v1/rooms/{room}/leaderboard", headers=owner)
-                if r.status_code == 200:
-                    return int(r.json()["version"])
-            return -1
-
-        seen, deadline = version(), time.monotonic() + within
-        while time.monotonic() < deadline:
-            time.sleep(1.5)
-            again = version()
-            if again == seen >= 0:
-                break
-            seen = again
-        if seen < 0:
-            raise BenchError("the group board could not be read back (the server answered 503)")
-        return seen
-
-
-# --- load-generator processes -----------------------------------------------------------------
-async def _open(token: str, host: str, port: int, channel: str | None) -> WsClient:
-    for attempt in range(3):
-        client: WsClient | None = None
-        try:
-            client = await connect(host, port)
-            await authenticate(client, token)
-            if channel is not None:
-                await subscribe(client, channel)
-            return client
-        except (OSError, TimeoutError, WsError) as exc:
-            if client is not None:
-                client.close()
-            if attempt == 2:
-                raise BenchError(f"could not open a connection: {exc!r}") from exc
-            await asyncio.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-async def _gather_open(items: list[tuple[str, str | None]], host: str, port: int) -> list[WsClient]:
-    gate = asyncio.Semaphore(64)
-
-    async def one(token: str, channel: str | None) -> WsClient:
-        async with gate:
-            return await _open(token, host, port, channel)
-
-    return await asyncio.gather(*(one(t, c) for t, c in items))
-
-
-async def _wait_cmd(ctl: Out) -> tuple[Any, ...]:
-    while True:
-        try:
-            cmd: tuple[Any, ...] = ctl.get_nowait()
-            return cmd
-        except queue.Empty:
-            await asyncio.sleep(0.05)
-
-
-async def _ingest(
-    host: str, port: int, tokens: list[str], plan: list[tuple[int, int]], question: int,
-    rate: float, ctl: Out, out: Out, proc: int,
-) -> None:  # fmt: skip
-    clients = await _gather_open([(t, None) for t in tokens], host, port)
-    sent: dict[str, int] = {}
-    ack_us: array[int] = array("q")
-    refused: Counter[str] = Counter()
-    last_ack = 0
-
-    def on_frame(frame: dict[str, Any]) -> None:
-        nonlocal last_ack
-        start = sent.pop(str(frame.get("ref")), None)
-        if start is None:
-            return
-        now = time.time_ns()
-        if frame.get("type") == "answered":
-            ack_us.append((now - start) // 1000)
-            last_ack = max(last_ack, now)
-        elif frame.get("type") == "error":
-            refused[str(frame.get("code"))] += 1
-
-    for c in clients:
-        c.on_frame = on_frame
-    out.put(("ready", proc))
-    _, t0 = await _wait_cmd(ctl)
-    loop = asyncio.get_running_loop()
-    start = loop.time() + max(0.0, t0 - time.time())
-    i, max_lag = 0, 0.0
-    while i < len(plan):
-        now = loop.time()
-        due = min(len(plan), int((now - start) * rate) + 1) if now >= start else 0
-        if due > i:
-            max_lag = max(max_lag, now - (start + i / rate))
-        while i < due:
-            member, sid = plan[i]
-            ref = f"a{i}"
-            sent[ref] = time.time_ns()
-            clients[member].send_raw(
-                f'{{"type":"answer","ref":"{ref}","session":{sid},'
-                f'"question_id":{question},"option":{i % 4}}}'.encode()
-            )
-            i += 1
-        await asyncio.sleep(0.002)
-    send_seconds = loop.time() - start
-    deadline = loop.time() + 30
-    while sent and loop.time() < deadline:  # noqa: ASYNC110 - acks arrive in a callback
-        await asyncio.sleep(0.05)
-    closed = Counter(str(c.close_code) for c in clients if c.close_code is not None)
-    out.put(
-        (
-            "ingested",
-            proc,
-            {
-                "sent": len(plan),
-                "acked": len(ack_us),
-                "unanswered": len(sent),
-                "refused": dict(refused),
-                "closed": dict(closed),
-                "ack_us": ack_us.tobytes(),
-                "send_seconds": send_seconds,
-                "max_lag": max_lag,
-                "last_ack": last_ack / 1e9,
-            },
-        )
-    )
-    await _wait_cmd(ctl)
-    for c in clients:
-        c.close()
-
-
-async def _watch(
-    host: str, port: int, tokens: list[str], channel: str, ctl: Out, out: Out, proc: int
-) -> None:
-    clients = await _gather_open([(t, channel) for t in tokens], host, port)
-    boards: list[list[tuple[float, int]]] = [[] for _ in clients]
-    ranks = [0]
-
-    def hook(seen: list[tuple[float, int]]) -> Any:
-        def fast(payload: bytes, now_ns: int) -> bool:
-            if b'"type":"board"' in payload:
-                seen.append((now_ns / 1e9, int(json.loads(payload)["version"])))
-                return True
-            if b'"type":"rank"' in payload:
-                ranks[0] += 1
-                return True
-            return False
-
-        return fast
-
-    for c, seen in zip(clients, boards, strict=True):
-        c.fast = hook(seen)
-    out.put(("ready", proc))
-    await _wait_cmd(ctl)  # ("report",)
-    closed = Counter(str(c.close_code) for c in clients if c.close_code is not None)
-    out.put(("watched", proc, {"boards": boards, "ranks": ranks[0], "closed": dict(closed)}))
-    await _wait_cmd(ctl)
-    for c in clients:
-        c.close()
-
-
-def ingest_main(*args: Any) -> None:
-    raise_nofile()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        uvloop.run(_ingest(*args))
-    except Exception as exc:
-        args[-2].put(("failed", args[-1], repr(exc)))
-        raise
-
-
-def watch_main(*args: Any) -> None:
-    raise_nofile()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        uvloop.run(_watch(*args))
-    except Exception as exc:
-        args[-2].put(("failed", args[-1], repr(exc)))
-        raise
-
-
-class Procs:
-    def __init__(self, stack: ExitStack) -> None:
-        self.out: Out = CTX.Queue()
-        self.items: list[tuple[SpawnProcess, Out]] = []
-        stack.callback(self.terminate)
-
-    def spawn(self, target: Any, *args: Any) -> None:
-        ctl: Out = CTX.Queue()
-        proc = len(self.items)
-        name = f"bench-board-{proc}"
-        p = CTX.Process(target=target, args=(*args, ctl, self.out, proc), name=name)
-        p.start()
-        self.items.append((p, ctl))
-
-    def send(self, cmd: tuple[Any, ...], procs: list[int] | None = None) -> None:
-        for i, (_, ctl) in enumerate(self.items):
-            if procs is None or i in procs:
-                ctl.put(cmd)
-
-    def wait(self, kind: str, count: int, within: float) -> list[tuple[Any, ...]]:
-        got: list[tuple[Any, ...]] = []
-        deadline = time.monotonic() + within
-        while len(got) < count:
-            if time.monotonic() > deadline:
-                raise BenchError(f"timed out waiting for {count} {kind!r} (got {len(got)})")
-            try:
-                msg = self.out.get(timeout=0.5)
-            except queue.Empty:
-                if any(not p.is_alive() for p, _ in self.items):
-                    raise BenchError("a load-generator process died") from None
-                continue
-            if msg[0] == "failed":
-                raise BenchError(f"load-generator process {msg[1]} failed: {msg[2]}")
-            if msg[0] == kind:
-                got.append(msg)
-        return got
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p, _ in self.items if p.pid is not None]
-
-    def terminate(self) -> None:
-        for p, _ in self.items:
-            p.join(0.1)
-            if p.is_alive():
-                p.terminate()
-        for p, _ in self.items:
-            p.join(5)
-            if p.is_alive():
-                p.kill()
-                p.join(5)
-
-
-# --- the run ------------------------------------------------------------------------------------
 def run(stack: ExitStack, args: argparse.Namespace, run_id: str) -> dict[str, Any]:
     backing = start_backing()
     stack.callback(backing.stop)
@@ -482,130 +162,6 @@ def _server_cpu_seconds(server: Server) -> float:
     return total
 
 
-def summarize(
-    args: argparse.Namespace, t0: float, ingested: list[dict[str, Any]],
-    watched: list[dict[str, Any]], final: int, resources: dict[str, Any], backing: str,
-) -> dict[str, Any]:  # fmt: skip
-    ack = array("q")
-    refused: Counter[str] = Counter()
-    closed: Counter[str] = Counter()
-    for r in ingested:
-        ack.frombytes(r["ack_us"])
-        refused.update(r["refused"])
-        closed.update(r["closed"])
-    send_seconds = max(r["send_seconds"] for r in ingested)
-    last_ack = max(r["last_ack"] for r in ingested)
-    t_end = t0 + send_seconds
-    frames, final_lat, missing_final = [], [], 0
-    for w in watched:
-        closed.update({f"watcher {k}": v for k, v in w["closed"].items()})
-        for seen in w["boards"]:
-            frames.append(sum(1 for at, _ in seen if t0 <= at <= t_end) / send_seconds)
-            done = [at for at, version in seen if version >= final]
-            if done:
-                final_lat.append(int((done[0] - last_ack) * 1e6))
-            else:
-                missing_final += 1
-    frames.sort()
-    acked = len(ack)
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "backing": backing,
-        "sent": sum(r["sent"] for r in ingested),
-        "acked": acked,
-        "unanswered": sum(r["unanswered"] for r in ingested),
-        "refused": dict(refused),
-        "closed": dict(closed),
-        "send_seconds": send_seconds,
-        "max_lag": max(r["max_lag"] for r in ingested),
-        "acked_per_s": acked / max(send_seconds, last_ack - t0),
-        "ack": percentiles(list(ack)),
-        "final_version": final,
-        "final_latency": percentiles(final_lat),
-        "missing_final": missing_final,
-        "frames_per_watcher": {
-            "mean": sum(frames) / max(1, len(frames)),
-            "max": frames[-1] if frames else math.nan,
-        },
-        "ranks": sum(w["ranks"] for w in watched),
-        "resources": resources,
-    }
-
-
-def section(args: argparse.Namespace, command: str, m: dict[str, Any], r: dict[str, Any]) -> str:
-    met_rate = r["acked_per_s"] >= TARGET_RATE * 0.99 and not r["refused"]
-    met_p99 = r["ack"]["p99"] < TARGET_P99_MS
-    verdict = "met" if met_rate and met_p99 else "NOT met"
-    res = r["resources"]
-    cpu = ", ".join(f"{k} {v:.0f}%" for k, v in res.items() if isinstance(v, float))
-    return "\n".join(
-        [
-            BEGIN,
-            "## Leaderboards (study groups)",
-            "",
-            "Written by `make bench-board` (`bench/leaderboard.py`); rerun it to refresh "
-            "this section.",
-            "",
-            f"- Date: {r['date']}; command: `{command}`",
-            f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']:.0f} GiB RAM, Python "
-            f"{m['python']}; backing: {r['backing']}; `--workers {args.workers}`; the load "
-            f"generator ({args.procs} ingest + {args.procs} watcher processes) shares the machine",
-            f"- Set-up: one group of {args.members:,} members, a one-question quiz, "
-            f"{args.sessions} sessions of it running at once (each question open "
-            f"{SECONDS_PER_QUESTION} s); answer j is member j mod {args.members} answering "
-            f"session j div {args.members}, so no answer is a duplicate. "
-            f"{args.watchers:,} watchers subscribed to `leaderboard:{{room}}` (member tokens; "
-            "the board every answer moves)",
-            "",
-            "| Figure | Value |",
-            "|---|---|",
-            f"| Offered | {args.rate:,.0f} answers/s for {args.duration:g} s "
-            f"({r['sent']:,} answers; send loop lag max {r['max_lag'] * 1000:.0f} ms) |",
-            f"| Acknowledged (`answered`) | {r['acked']:,} = {r['acked_per_s']:,.0f} answers/s |",
-            f"| Refused by code | {r['refused'] or 'none'}; unanswered after 30 s: "
-            f"{r['unanswered']} |",
-            f"| Ack latency p50 / p99 / max | {r['ack']['p50']:.1f} / {r['ack']['p99']:.1f} / "
-            f"{r['ack']['max']:.0f} ms |",
-            f"| Board frames per watcher per second (mean / max) | "
-            f"{r['frames_per_watcher']['mean']:.2f} / {r['frames_per_watcher']['max']:.2f} |",
-            f"| Final board: last ack -> watcher sees final version, p50 / p99 / max | "
-            f"{r['final_latency']['p50']:.0f} / {r['final_latency']['p99']:.0f} / "
-            f"{r['final_latency']['max']:.0f} ms ({r['final_latency']['n']:,} watchers; "
-            f"{r['missing_final']} never saw it) |",
-            f"| `rank` frames to watchers (own rank changes) | {r['ranks']:,} |",
-            f"| Connections closed | {r['closed'] or 'none'} |",
-            f"| CPU while answering (% of one core) | {cpu or '?'} |",
-            f"| Server CPU per stored answer (from the first answer to the final board: "
-            f"ingest, boards, snapshots, fan-out) | {r['server_cpu_seconds']:.1f} s / "
-            f"{r['stored']:,} stored = "
-            f"{r['server_cpu_seconds'] * 1000 / max(1, r['stored']):.2f} ms |",
-            "",
-            f"Target ≥ {TARGET_RATE:,.0f} answers/s at p99 < {TARGET_P99_MS:g} ms: **{verdict}** "
-            f"(rate {'met' if met_rate else 'not met'}, p99 {'met' if met_p99 else 'not met'}). "
-            "Board frames are coalesced to one per `PARLEY_BOARD_WINDOW_SECONDS` (0.25 s) "
-            "per channel plus the trailing one, so at most about 4 per watcher per second.",
-            "",
-            "The final-state latency is a proxy for update latency: it is measured once, from "
-            "the last acknowledged answer to the first board frame whose version is the one "
-            "REST reports once the board stopped moving; it includes up to one coalescing "
-            "window by design.",
-            END,
-        ]
-    )
-
-
-def write(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        doc = head + text + rest.split(END, 1)[1]
-    elif report.ANALYSIS_CLOSE in doc:  # inside the block `make bench` keeps
-        doc = doc.replace(report.ANALYSIS_CLOSE, text + "\n\n" + report.ANALYSIS_CLOSE, 1)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(doc)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     nofile = raise_nofile()
@@ -629,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['frames_per_watcher']['mean']:.2f}; final board p99 "
         f"{result['final_latency']['p99']:.0f} ms"
     )
-    write(args.out, section(args, command, report.machine(nofile), result))
+    write(args.out, section(args, command, machine_info.machine(nofile), result))
     log(f"wrote {args.out}")
     return 0
 

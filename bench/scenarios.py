@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.loadgen import PARLEY, Out, Spec, publisher_main, receiver_main
+from bench.loadgen import PARLEY, Out, Spec, receiver_main
+from bench.publisher import publisher_main
 from bench.server import Sampler, Server
 
 CTX = mp.get_context("spawn")

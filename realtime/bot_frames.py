@@ -7,7 +7,8 @@ bot service checks ownership and tells the generating worker through the broker
 
 from __future__ import annotations
 
-from realtime.frames import CancelFrame, CancelledFrame
+from realtime.client_frames import CancelFrame
+from realtime.server_frames import CancelledFrame
 from realtime.ws_session import WsSession, handles
 
 

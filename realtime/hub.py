@@ -23,18 +23,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from broker import Broker, PresenceEntry
-from domain.errors import Unavailable
 from domain.events import PERSONAL_BATCH, EventHeader, decode, split_personal
 from domain.revocations import CONTROL_CHANNEL
 from domain.tasks import every, spawn
 from realtime import kinds as _builtin_kinds  # noqa: F401 - registers the built-in kinds
 from realtime.authorizer import Authorizer
+from realtime.broker_channels import BrokerChannels
 from realtime.channels import (
     ChannelKind,
     Delivery,
@@ -45,16 +45,15 @@ from realtime.channels import (
     kind_of,
 )
 from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
-from realtime.frames import SubscribedFrame, dump
 from realtime.ordered import OrderedDelivery
 from realtime.overflow import OverflowReplay
 from realtime.presence import Ephemeral, Presence
 from realtime.presence_diff import PresenceCoalescer
 from realtime.revocation import Revocations
+from realtime.server_frames import SubscribedFrame, dump
 from realtime.subscriptions import (
     NO_HEADER,
     ChannelState,
-    LockSlot,
     Subscription,
     outgoing,
 )
@@ -74,7 +73,6 @@ class Authorized(NamedTuple):
 
 REPLAY_PAGE = 500
 _JOIN_LEAVE = frozenset({"join", "leave"})
-SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # the broker's own confirmation wait is 5 s
 
 
 class Hub:
@@ -95,10 +93,11 @@ class Hub:
         self.authorizer = Authorizer(sessions)
         self._backlog_limit = backlog_limit
         self.connections: dict[str, Connection] = {}
-        self.channels: dict[str, ChannelState] = {}
         self._conn_channels: dict[str, set[str]] = {}
-        self._locks: dict[str, LockSlot] = {}
         self.ordered = OrderedDelivery(self, sessions)
+        self.broker_channels = BrokerChannels(broker, self.ordered, self.coalescer)
+        # The same dict, read directly on the delivery path (no call per message).
+        self.channels: dict[str, ChannelState] = self.broker_channels.channels
         self.revocations = Revocations(self)
         self.overflow = OverflowReplay(self)
         self._tasks: list[asyncio.Task[None]] = []
@@ -186,7 +185,7 @@ class Hub:
         if resubscribe:
             await self.unsubscribe(conn, channel, announce=False)
 
-        ch = await self._acquire(channel, kind, key)
+        ch = await self.broker_channels.acquire(channel, kind, key)
         ordered = kind.delivery is Delivery.ordered
         if ordered and since is not None and since > (ch.seq.last or 0):
             # The client saw more than this worker has delivered (it was on a worker that
@@ -257,61 +256,7 @@ class Hub:
         if sub is not None and sub.presence is not None:
             await self.presence.exit(channel, sub.presence, sub.conn.user, quiet=not announce)
         if channel in self.channels:
-            await self._release(channel)
-
-    @contextlib.asynccontextmanager
-    async def _channel_lock(self, channel: str) -> AsyncIterator[None]:
-        """Serializes acquire/release of one channel; the lock lives while anyone holds
-        or waits for it (removing it earlier would let two acquires run at once)."""
-        slot = self._locks.get(channel)
-        if slot is None:
-            slot = self._locks[channel] = LockSlot()
-        slot.users += 1
-        try:
-            async with slot.lock:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._locks[channel]
-
-    async def _acquire(self, channel: str, kind: ChannelKind, key: int) -> ChannelState:
-        async with self._channel_lock(channel):
-            ch = self.channels.get(channel)
-            if ch is not None:
-                return ch
-            ch = ChannelState(channel, kind, key)
-            self.channels[channel] = ch
-            try:  # returns once Redis confirmed it; bounded so a subscribe is always answered
-                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
-                    await self.broker.subscribe(channel)
-            except BaseException as exc:
-                # Failed or cancelled (client gone): leave nothing half-made behind.
-                self.channels.pop(channel, None)
-                if isinstance(exc, ConnectionError | TimeoutError):
-                    raise Unavailable("Live delivery is unavailable right now.") from exc
-                raise
-            if kind.delivery is Delivery.ordered:
-                try:
-                    await self.ordered.start(ch)
-                except BaseException:
-                    self.channels.pop(channel, None)
-                    with contextlib.suppress(Exception):
-                        await self.broker.unsubscribe(channel)
-                    raise
-            return ch
-
-    async def _release(self, channel: str) -> None:
-        async with self._channel_lock(channel):
-            ch = self.channels.get(channel)
-            if ch is None or ch.subs:
-                return
-            del self.channels[channel]
-            self.coalescer.forget(channel)
-            if ch.filler is not None:
-                ch.filler.cancel()
-            with contextlib.suppress(Exception):
-                await self.broker.unsubscribe(channel)
+            await self.broker_channels.release(channel)
 
     # --- delivery -----------------------------------------------------------------------
     def _on_broker_message(self, channel: str, data: bytes) -> None:

@@ -46,7 +46,7 @@ from domain.revocations import (
 )
 from domain.tasks import spawn
 from realtime.connection import CloseCode, Connection
-from realtime.frames import ErrorFrame, UnsubscribedFrame, dump
+from realtime.server_frames import ErrorFrame, UnsubscribedFrame, dump
 
 if TYPE_CHECKING:
     from realtime.hub import Hub

@@ -26,16 +26,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from domain.errors import ErrorCode
+from realtime.client_frames import AuthFrame, ClientFrame
 from realtime.connection import CloseCode
-from realtime.frames import (
-    AuthFrame,
-    ClientFrame,
-    ErrorFrame,
-    FrameError,
-    ServerPingFrame,
-    parse_client_frame,
-    ref_of,
-)
+from realtime.frame_parser import FrameError, parse_client_frame, ref_of
+from realtime.server_frames import ErrorFrame, ServerPingFrame
 
 # A refused frame is answered; this many refusals in a row (no accepted frame between) and
 # the next one closes 4029 instead: a client that keeps flooding is not worth answering.

@@ -35,8 +35,8 @@ from models import User
 from realtime.channels import Delivery, StreamPosition
 from realtime.connection import CloseCode, Connection, Outgoing
 from realtime.deps import HubDep
-from realtime.frames import ErrorFrame, dump
 from realtime.hub import Hub
+from realtime.server_frames import ErrorFrame, dump
 
 log = logging.getLogger("parley.sse")
 router = APIRouter(tags=["streams"])

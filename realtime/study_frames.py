@@ -8,7 +8,8 @@ Registered with the session's frame registry on import (realtime/ws.py).
 from __future__ import annotations
 
 from domain.errors import Invalid
-from realtime.frames import AnsweredFrame, AnswerFrame
+from realtime.client_frames import AnswerFrame
+from realtime.server_frames import AnsweredFrame
 from realtime.ws_session import WsSession, handles
 
 

@@ -105,12 +105,6 @@ class ChannelState:
         return list(mine.values()) if mine else []
 
 
-@dataclass(slots=True)
-class LockSlot:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 NO_HEADER = EventHeader(origin="", type="")
 
 

@@ -30,7 +30,7 @@ from edge.services import Services, services_of
 from realtime import bot_frames, study_frames  # noqa: F401 - register their frames
 from realtime.connection import CloseCode, Connection, FrameSink
 from realtime.deps import hub_of
-from realtime.frames import ErrorFrame, HelloFrame, dump
+from realtime.server_frames import ErrorFrame, HelloFrame, dump
 from realtime.session_core import SessionCore
 from realtime.ws_session import WsSession, feed, limits, receive_until
 

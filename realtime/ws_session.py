@@ -39,28 +39,29 @@ from domain.failures import classify
 from domain.security import TokenClaims
 from edge.services import Services
 from realtime.channels import StreamPosition, parse_channel
-from realtime.connection import Connection
-from realtime.frames import (
-    AckFrame,
+from realtime.client_frames import (
     ClientFrame,
-    ErrorFrame,
-    FrameError,
-    MarkedFrame,
     PingFrame,
     PongFrame,
     ReadFrame,
-    RefreshedFrame,
     RefreshFrame,
     SendFrame,
-    ServerPongFrame,
     SubscribeFrame,
     TypingFrame,
-    UnsubscribedFrame,
     UnsubscribeFrame,
-    dump,
-    register_client_frame,
 )
+from realtime.connection import Connection
+from realtime.frame_parser import FrameError, register_client_frame
 from realtime.hub import Hub
+from realtime.server_frames import (
+    AckFrame,
+    ErrorFrame,
+    MarkedFrame,
+    RefreshedFrame,
+    ServerPongFrame,
+    UnsubscribedFrame,
+    dump,
+)
 from realtime.session_core import Limits, SessionCore, Step
 from realtime.spans import frame_span
 
@@ -153,7 +154,7 @@ class WsSession:
         self.core.authenticated(monotonic_expiry(claims), time.monotonic())
 
     def reply(self, frame: BaseModel) -> None:
-        """Queue a server frame (any frame model; see realtime/frames.py `dump`)."""
+        """Queue a server frame (any frame model; see realtime/server_frames.py `dump`)."""
         self.conn.offer(dump(frame))
 
     def refuse(

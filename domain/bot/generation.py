@@ -26,147 +26,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from broker import Broker
 from domain import metrics
 from domain.bot import live, store
-from domain.bot.config import BotConfig
-from domain.bot.events import (
-    BOT,
-    BotMessageEvent,
-    DeltaEncoder,
-    SpecialtyRef,
-    Status,
-    StreamEndEvent,
-    StreamError,
-    StreamStartEvent,
-    TriageInfo,
-    UsageInfo,
-)
-from domain.bot.providers import Prompt, Provider, ProviderError, Usage
+from domain.bot.announce import emit, publish_end
+from domain.bot.closing import closing_body, doctors_on, triage_info
+from domain.bot.events import DeltaEncoder, Status, StreamError, StreamStartEvent, UsageInfo
+from domain.bot.providers import ProviderError, Usage
+from domain.bot.runtime import Job, Runtime
 from domain.bot.verdict import Verdict, VerdictFilter, ending, settle
-from domain.care.doctors import DoctorCard, for_answer
-from domain.chat import publish_event
-from domain.events import encode
 from domain.notifications import Kind, Notifier
-from domain.triage import DISCLAIMER, Specialty, Urgency
 
 log = logging.getLogger("parley.bot")
-
-_NOTES = {
-    "cancelled": "(You stopped this answer here.)",
-    "failed": "(Sorry, the answer could not be completed. Please try again in a moment.)",
-    "interrupted": "(The answer was interrupted. Please send your message again.)",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    sessions: async_sessionmaker[AsyncSession]
-    broker: Broker
-    config: BotConfig
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    stream: str
-    room_id: int
-    reply_to: int
-    provider: Provider
-    prompt: Prompt
-
-
-def closing_body(shown: str, status: str) -> str:
-    """The durable body of an answer that did not complete: what was shown, a note, and
-    the disclaimer (every bot message ends with it)."""
-    head = shown.rstrip() + "\n\n" if shown.strip() else ""
-    return head + _NOTES[status] + "\n\n" + DISCLAIMER
-
-
-def triage_info(specialty: Specialty, urgency: Urgency, provider: str, status: str,
-                red_flags: tuple[str, ...] = ()) -> TriageInfo:  # fmt: skip
-    return TriageInfo.model_validate(
-        {
-            "urgency": urgency.value,
-            "specialty": SpecialtyRef(**specialty.ref()),
-            "red_flags": list(red_flags),
-            "provider": provider,
-            "status": status,
-        }
-    )
-
-
-async def listed_doctors(rt: Runtime, specialty: Specialty) -> list[DoctorCard] | None:
-    """Up to three available doctors of the specialty, for the answer. A failed lookup
-    lists none (the answer matters more than the list)."""
-    try:
-        async with rt.sessions() as session:
-            await store.reading(session)
-            return await doctors_on(session, specialty)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("doctor lookup failed", extra={"error": type(exc).__name__})
-        return None
-
-
-async def doctors_on(session: AsyncSession, specialty: Specialty) -> list[DoctorCard] | None:
-    """`listed_doctors` on a session in autocommit that the caller holds anyway."""
-    try:
-        return await for_answer(session, specialty.code.value) or None
-    except Exception as exc:  # noqa: BLE001 - see listed_doctors
-        log.warning("doctor lookup failed", extra={"error": type(exc).__name__})
-        return None
-
-
-async def emit(rt: Runtime, room_id: int, event: object, *, ttl: float) -> None:
-    """Append to the answer's stream, THEN publish (the order resume relies on, live.py).
-    A Redis failure is logged and the answer goes on: its durable message is what counts."""
-    envelope = encode(event, rt.broker.node)  # type: ignore[arg-type]
-    try:
-        await rt.broker.stream_append(
-            live.answer_key(room_id), envelope, maxlen=rt.config.stream_maxlen, ttl=ttl
-        )
-        await rt.broker.publish(f"room:{room_id}", envelope)
-        metrics.published("room")
-    except Exception as exc:  # noqa: BLE001 - subscribers get the durable message anyway
-        log.warning("bot stream event not delivered", extra={"error": type(exc).__name__})
-
-
-async def publish_end(
-    rt: Runtime,
-    room_id: int,
-    stream_id: str,
-    status: Status,
-    stored: store.Stored,
-    reply_to: int,
-    body: str,
-    triage: TriageInfo,
-    usage: UsageInfo | None,
-    error: StreamError | None,
-    doctors: list[DoctorCard] | None = None,
-) -> None:
-    """`stream_end` (with the durable seq), then the durable `message` itself."""
-    channel = f"room:{room_id}"
-    end = StreamEndEvent(
-        channel=channel, stream=stream_id, status=status, seq=stored.seq, error=error
-    )
-    await emit(rt, room_id, end, ttl=rt.config.ended_ttl)
-    message = BotMessageEvent(
-        channel=channel,
-        seq=stored.seq,
-        id=stored.id,
-        author=BOT,
-        body=body,
-        client_id=None,
-        created_at=stored.created_at,
-        reply_to=reply_to,
-        triage=triage,
-        usage=usage,
-        doctors=doctors,
-    )
-    await publish_event(rt.broker, message)
 
 
 class Generation:

@@ -39,18 +39,13 @@ from broker import Broker
 from domain import chat, metrics, rooms
 from domain.access import require_member
 from domain.bot import live, store
+from domain.bot.announce import publish_end
+from domain.bot.closing import closing_body, listed_doctors, triage_info
 from domain.bot.config import BotConfig
 from domain.bot.events import BOT, BotMessageEvent
-from domain.bot.generation import (
-    Generation,
-    Job,
-    Runtime,
-    closing_body,
-    listed_doctors,
-    publish_end,
-    triage_info,
-)
+from domain.bot.generation import Generation
 from domain.bot.providers import OfflineProvider, Prompt, Provider, Turn
+from domain.bot.runtime import Job, Runtime
 from domain.care import shares, symptoms
 from domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from domain.events import UserRef

@@ -10,7 +10,7 @@ from domain.triage import DISCLAIMER
 from tests.bot.fake_llm import FakeLLM, Script
 from tests.bot.support import bot_api, conversation
 from tests.conftest import ApiFactory
-from tests.realtime.test_sse import SseEvent, SseStream, stream
+from tests.realtime.sse_api import SseEvent, SseStream, stream
 
 SYMPTOMS = "I have had an itchy red rash on my arms for two weeks"
 PIECES = [f"piece{i} " for i in range(24)]

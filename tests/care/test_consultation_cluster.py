@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.bot.support import STREAM_TYPES, conversation
 from tests.care.support import access_log, doctor, share
+from tests.realtime.sse_api import stream
 from tests.realtime.test_live_auth import report, sse_ends
-from tests.realtime.test_sse import stream
 from tests.rest.expect import error_of
 from tests.support import Api, WsClient
 

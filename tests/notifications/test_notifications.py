@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.bot.support import conversation, read_answer
 from tests.care.support import doctor, share
 from tests.conftest import ApiFactory
-from tests.realtime.test_sse import SseEvent, SseStream
+from tests.realtime.sse_api import SseEvent, SseStream
 from tests.rest.expect import error_of
 from tests.study.helpers import FAST, group, quiz, session, start
 from tests.support import Api, User, WsClient

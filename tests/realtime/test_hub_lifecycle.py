@@ -17,7 +17,7 @@ from broker.memory import MemoryBroker
 from models.db import make_sessionmaker
 from realtime.connection import Connection
 from realtime.hub import Hub
-from tests.realtime.test_hub_sequencer import World, deliver, frames, hub, messages_of, world
+from tests.realtime.hub_world import World, deliver, frames, hub, messages_of, world
 from tests.support import Api
 
 __all__ = ["hub", "world"]  # fixtures, re-used
@@ -96,7 +96,7 @@ async def test_a_subscribe_queued_behind_a_release_never_sees_a_half_made_channe
     broker.subscribing.clear()
     waiting = asyncio.create_task(hub.subscribe(queued, world.channel, None, "x"))
     async with asyncio.timeout(5):  # until it queues on the channel lock
-        while hub._locks[world.channel].users < 2:  # noqa: ASYNC110 - a lock has no waiter event
+        while hub.broker_channels._locks[world.channel].users < 2:  # noqa: ASYNC110 - a lock has no waiter event
             await asyncio.sleep(0)
     broker.unsubscribe_gate.set()
     await leaving

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.realtime.test_sse import SseStream, stream
+from tests.realtime.sse_api import SseStream, stream
 from tests.support import NOISE, Api, User, WsClient
 
 pytestmark = pytest.mark.processes

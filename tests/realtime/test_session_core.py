@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import ErrorCode
+from realtime.client_frames import AuthFrame, PingFrame, SendFrame
 from realtime.connection import CloseCode
-from realtime.frames import AuthFrame, ErrorFrame, PingFrame, SendFrame, ServerPingFrame
+from realtime.server_frames import ErrorFrame, ServerPingFrame
 from realtime.session_core import (
     IDLE_CLOSE_HEARTBEATS,
     Limits,

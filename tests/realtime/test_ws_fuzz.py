@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from domain.errors import ErrorCode
-from realtime.frames import CLIENT_TYPES
+from realtime.frame_parser import CLIENT_TYPES
 from tests.backing import Backing
 from tests.conftest import make_settings
 from tests.servers import ServerProcess
