@@ -128,7 +128,9 @@ class Conversation:
         elif kind == "stream_end":
             self.status = str(frame.get("status"))
             if self.status != "complete":
-                self.error = json.dumps(frame.get("error"))
+                # No `error` (e.g. interrupted): the report then names the status instead.
+                error = frame.get("error")
+                self.error = json.dumps(error) if error is not None else None
                 self.done.set()
         elif kind == "message" and (frame.get("author") or {}).get("bot"):
             self.durable = True
