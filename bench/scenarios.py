@@ -52,22 +52,28 @@ class World:
             return out
 
 
-def make_world(url: str, tag: str, users: int, rooms: int) -> World:
+def register_users(http: httpx.Client, prefix: str, count: int, name: str) -> list[str]:
+    """Register `count` users `{prefix}-{i}@example.com`; their access tokens, in order."""
     password = "bench password 1234"
     tokens: list[str] = []
+    for i in range(count):
+        email = f"{prefix}-{i}@example.com"
+        r = http.post(
+            "/api/v1/auth/register",
+            json={"email": email, "password": password, "display_name": f"{name} {i}"},
+        )
+        if r.status_code != 201:
+            raise BenchError(f"register: {r.status_code} {r.text}")
+        t = http.post("/api/v1/auth/token", data={"username": email, "password": password})
+        if t.status_code != 200:
+            raise BenchError(f"token: {t.status_code} {t.text}")
+        tokens.append(t.json()["access_token"])
+    return tokens
+
+
+def make_world(url: str, tag: str, users: int, rooms: int) -> World:
     with httpx.Client(base_url=url, timeout=60) as http:
-        for i in range(users):
-            email = f"bench-{tag}-{i}@example.com"
-            r = http.post(
-                "/api/v1/auth/register",
-                json={"email": email, "password": password, "display_name": f"Bench {i}"},
-            )
-            if r.status_code != 201:
-                raise BenchError(f"register: {r.status_code} {r.text}")
-            t = http.post("/api/v1/auth/token", data={"username": email, "password": password})
-            if t.status_code != 200:
-                raise BenchError(f"token: {t.status_code} {t.text}")
-            tokens.append(t.json()["access_token"])
+        tokens = register_users(http, f"bench-{tag}", users, "Bench")
         headers = [{"Authorization": f"Bearer {tok}"} for tok in tokens]
         room_ids = []
         for r_i in range(rooms):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.scenarios import BenchError
+from bench.scenarios import BenchError, register_users
 from bench.server import Sampler, Server
 from bench.stream_clients import direct_main, parley_main
 
@@ -70,22 +70,9 @@ def run_direct(args: argparse.Namespace, up_port: int) -> tuple[list[dict[str, A
 
 
 def make_conversations(url: str, tag: str, streams: int) -> list[tuple[str, int]]:
-    password = "bench password 1234"
     out: list[tuple[str, int]] = []
     with httpx.Client(base_url=url, timeout=60) as http:
-        tokens = []
-        for i in range(min(USERS, streams)):
-            email = f"bench-stream-{tag}-{i}@example.com"
-            r = http.post(
-                "/api/v1/auth/register",
-                json={"email": email, "password": password, "display_name": f"Streamer {i}"},
-            )
-            if r.status_code != 201:
-                raise BenchError(f"register: {r.status_code} {r.text}")
-            t = http.post("/api/v1/auth/token", data={"username": email, "password": password})
-            if t.status_code != 200:
-                raise BenchError(f"token: {t.status_code} {t.text}")
-            tokens.append(t.json()["access_token"])
+        tokens = register_users(http, f"bench-stream-{tag}", min(USERS, streams), "Streamer")
         for n in range(streams):
             tok = tokens[n % len(tokens)]
             r = http.post(
