@@ -136,6 +136,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     model = make_model(settings)
     bot_service = BotService(sessions, broker, bot_config(settings), spawn, model)
     sweeper = spawn(every(settings.bot_sweep_seconds, bot_service.sweep), name="bot-sweeper")
+    renewer = spawn(
+        every(settings.bot_lease_seconds / 3, bot_service.refresh_leases), name="bot-leases"
+    )
     await study.runner.start()
     admission = Admission.with_bound(settings.admission_bound)
     app.state.services = Services(
@@ -159,6 +162,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await telemetry.close()
         sweeper.cancel()
+        renewer.cancel()
         await bot_service.close()  # local answers end `interrupted` now, while Redis is up
         if model is not None:
             await model.close()

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     bot_first_token_seconds: float = Field(default=20.0, gt=0)
     bot_idle_seconds: float = Field(default=20.0, gt=0)
     bot_total_seconds: float = Field(default=120.0, gt=0)
-    # An answer whose worker died ends `interrupted` within lease + sweep seconds.
+    # An answer whose worker died ends `interrupted` within lease + 2 x sweep seconds.
     bot_lease_seconds: float = Field(default=6.0, ge=1)
     bot_sweep_seconds: float = Field(default=2.0, gt=0)
     bot_context_messages: int = Field(default=20, ge=1)

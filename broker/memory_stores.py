@@ -129,6 +129,10 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
     async def set_key(self, key: str, value: str, ttl: float) -> None:
         self._keys[key] = (value, time.monotonic() + ttl)
 
+    async def set_keys(self, keys: Sequence[str], value: str, ttl: float) -> None:
+        for key in keys:
+            self._keys[key] = (value, time.monotonic() + ttl)
+
     async def claim_key(self, key: str, value: str, ttl: float) -> bool:
         if self._live_key(key) is not None:
             return False

@@ -111,6 +111,14 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
     async def set_key(self, key: str, value: str, ttl: float) -> None:
         await self._redis.set(self._key("kv", key), value, px=_ms(ttl))
 
+    async def set_keys(self, keys: Sequence[str], value: str, ttl: float) -> None:
+        if not keys:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(self._key("kv", key), value, px=_ms(ttl))
+            await pipe.execute()
+
     async def claim_key(self, key: str, value: str, ttl: float) -> bool:
         return bool(await self._redis.set(self._key("kv", key), value, px=_ms(ttl), nx=True))
 

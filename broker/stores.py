@@ -92,6 +92,10 @@ class KeyStore(ABC):
     async def set_key(self, key: str, value: str, ttl: float) -> None: ...
 
     @abstractmethod
+    async def set_keys(self, keys: Sequence[str], value: str, ttl: float) -> None:
+        """`set_key` for many keys in one round trip (not atomic: each key is set or not)."""
+
+    @abstractmethod
     async def claim_key(self, key: str, value: str, ttl: float) -> bool:
         """Set only if absent, atomically; True for the one caller that set it."""
 

@@ -14,8 +14,8 @@ class BotConfig:
     first_token_timeout: float = 20.0
     idle_timeout: float = 20.0  # between two chunks of text
     total_timeout: float = 120.0
-    lease: float = 6.0  # the generator refreshes it every lease/3
-    sweep_every: float = 2.0  # interrupted answers are finalized within lease + sweep_every
+    lease: float = 6.0  # the holding worker renews it every lease/3 (leases.py)
+    sweep_every: float = 2.0  # a dead worker's answers end within lease + 2 x sweep_every
     context_messages: int = 20
     context_chars: int = 8000
     offline_pace: tuple[float, float] = (0.03, 0.06)  # seconds between offline chunks

@@ -10,7 +10,7 @@ Two tasks per answer:
   per window). A delta is one Redis round trip (`Broker.stream_publish`: appended to the
   answer's stream, then published on `room:{id}`, and the cancel key checked), awaited
   by the pump, never by the producer. With no text flowing, the pump checks the cancel
-  key every `cancel_poll` and refreshes the lease every lease/3.
+  key every `cancel_poll`. The lease is renewed by the worker, not here (leases.py).
 
 So Redis sees at most one round trip per window per answer however fast tokens come, and
 a cancel from any worker stops the producer at its next token (within `cancel_poll` when
@@ -52,7 +52,7 @@ class Generation:
         self.filter = VerdictFilter() if job.provider.strict_verdict else None
         self.deltas = DeltaEncoder(rt.broker.node, self.channel, job.stream)
         self.wake = asyncio.Event()  # set by the producer: text is pending, or it ended
-        self.lost = False  # a Redis write failed since the lease was last refreshed
+        self.lost = False  # a Redis write failed since the lease was last set here
         self.meter = metrics.LlmStream(job.provider.name)
 
     async def run(self) -> None:
@@ -139,7 +139,6 @@ class Generation:
         loop = asyncio.get_running_loop()
         producer.add_done_callback(lambda _: self.wake.set())
         last = -cfg.window  # when the previous delta went out
-        next_lease = loop.time() + cfg.lease / 3
         next_poll = loop.time() + cfg.cancel_poll
         while True:
             if producer.done():
@@ -158,20 +157,19 @@ class Generation:
                 next_poll = now + cfg.cancel_poll
                 if await self._stopped():
                     return await self._cancelled(producer)
-            if self.lost or loop.time() >= next_lease:
-                # Also right after a failed write: a Redis that restarted empty lost the
-                # lease, and other workers' sweepers must not take this answer for dead.
-                next_lease = loop.time() + cfg.lease / 3
-                try:  # Redis down: the sweepers cannot see it expire either; finish decides
+            if self.lost:
+                # Right after a failed write, not at the next lease renewal (leases.py): a
+                # Redis that restarted empty lost the lease, and other workers' sweepers
+                # must not take this answer for dead.
+                # Redis down: the sweepers cannot see it expire either; finish decides.
+                with contextlib.suppress(Exception):
                     await self.rt.broker.set_key(
                         live.lease_key(self.job.stream), self.rt.broker.node, cfg.lease
                     )
                     self.lost = False
-                except Exception:  # noqa: BLE001
-                    self.lost = True
             if not self.pending and not producer.done():
                 self.wake.clear()
-                wait = min(next_poll, next_lease) - loop.time()
+                wait = next_poll - loop.time()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(0.0, wait)):
                         await self.wake.wait()

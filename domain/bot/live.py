@@ -7,10 +7,10 @@ once it ended. Each is appended BEFORE it is published, so a subscriber that reg
 after the registration is in the buffer, one published before it is in the stream (and
 the hub drops the copy that arrives both ways by its stream index).
 
-Per answer, short-lived keys: `bot:lease:{stream}` (the generator is alive; refreshed every
-lease/3), `bot:cancel:{stream}` (stop: set by a cancel on any worker, a deletion, or the
-sweeper that finalized the answer) and `bot:sweep:{stream}` (claim_key: one sweeper does
-the work). `bot:quota:{user}` counts answers in a fixed window.
+Per answer, short-lived keys: `bot:lease:{stream}` (the answer's worker is alive; renewed
+every lease/3 by leases.py), `bot:cancel:{stream}` (stop: set by a cancel on any worker, a
+deletion, or the sweeper that finalized the answer) and `bot:sweep:{stream}` (claim_key:
+one sweeper does the work). `bot:quota:{user}` counts answers in a fixed window.
 """
 
 from __future__ import annotations

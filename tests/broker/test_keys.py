@@ -50,6 +50,16 @@ async def test_setting_a_key_again_replaces_its_value(broker: Broker) -> None:
     assert await broker.take_key(key) == "second"
 
 
+async def test_set_keys_sets_and_renews_many_keys_at_once(broker: Broker) -> None:
+    renewed, fresh = unique("lease"), unique("lease")
+    await broker.set_key(renewed, "old", 0.3)
+    await broker.set_keys([renewed, fresh], "node-a", 30)
+    assert await broker.take_key(fresh) == "node-a"
+    await asyncio.sleep(0.5)  # past the old expiry: what is under test is that it moved
+    assert await broker.take_key(renewed) == "node-a"
+    await broker.set_keys([], "node-a", 30)  # nothing to renew is not an error
+
+
 async def test_claim_key_succeeds_once_until_the_key_expires(broker: Broker) -> None:
     key = unique("revoked")
     claims = await asyncio.gather(*(broker.claim_key(key, "1", 0.3) for _ in range(4)))
