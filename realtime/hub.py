@@ -45,6 +45,7 @@ from realtime.channels import (
     kind_of,
 )
 from realtime.connection import CloseCode, Connection, LatestSlot, Outgoing
+from realtime.deadlines import Deadlines
 from realtime.ordered import OrderedDelivery
 from realtime.overflow import OverflowReplay
 from realtime.presence import Ephemeral, Presence
@@ -100,6 +101,8 @@ class Hub:
         self.channels: dict[str, ChannelState] = self.broker_channels.channels
         self.revocations = Revocations(self)
         self.overflow = OverflowReplay(self)
+        # Every socket's receive deadline, on one timer (realtime/deadlines.py).
+        self.deadlines = Deadlines()
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_broker_message, self.ordered.on_broker_reconnected)
 

@@ -145,7 +145,7 @@ async def _authenticate(
     step = core.start()
     while step.authenticate is None:
         try:
-            message = await receive_until(websocket, step.deadline)
+            message = await receive_until(websocket, step.deadline, hub_of(websocket).deadlines)
         except WebSocketDisconnect:
             return None
         if message is not None and message["type"] == "websocket.disconnect":

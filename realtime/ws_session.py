@@ -51,6 +51,7 @@ from realtime.client_frames import (
     UnsubscribeFrame,
 )
 from realtime.connection import Connection
+from realtime.deadlines import Deadlines
 from realtime.frame_parser import FrameError, register_client_frame
 from realtime.hub import Hub
 from realtime.server_frames import (
@@ -102,15 +103,24 @@ def limits(settings: Settings) -> Limits:
     )
 
 
-async def receive_until(websocket: WebSocket, deadline: float | None) -> Message | None:
-    """The next ASGI message, or None when `deadline` (monotonic) passed first."""
+async def receive_until(
+    websocket: WebSocket, deadline: float | None, deadlines: Deadlines
+) -> Message | None:
+    """The next ASGI message, or None when `deadline` (monotonic) passed first.
+
+    The deadline is kept by the worker's `Deadlines` (realtime/deadlines.py), not a timer
+    per socket: noticed up to 0.1 s late, and nothing that arrived is lost."""
     if deadline is None:
         return await websocket.receive()
+    bucket = deadlines.enter(deadline)
     try:
-        async with asyncio.timeout(max(0.01, deadline - time.monotonic())):
-            return await websocket.receive()
-    except TimeoutError:
-        return None
+        return await websocket.receive()
+    except asyncio.CancelledError:
+        if deadlines.expired():
+            return None
+        raise
+    finally:
+        deadlines.leave(bucket)
 
 
 def feed(core: SessionCore, message: Message | None, now: float) -> Step:
@@ -187,7 +197,9 @@ class WsSession:
         # Each message is taken in a call of its own: its ASGI message, text, parsed frame
         # and step are freed when the call returns, not kept as this frame's locals while
         # the next receive waits (hours, on an idle socket; ~1 KB each, docs/decisions/0036).
-        while not await self._take(await receive_until(self.websocket, deadline)):
+        while not await self._take(
+            await receive_until(self.websocket, deadline, self.hub.deadlines)
+        ):
             # A handler may have moved the deadline (refresh): ask the core, not the step.
             deadline = self.core.deadline()
 
