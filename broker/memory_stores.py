@@ -139,6 +139,9 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
         self._keys[key] = (value, time.monotonic() + ttl)
         return True
 
+    async def claim_keys(self, keys: Sequence[str], value: str, ttl: float) -> list[bool]:
+        return [await self.claim_key(key, value, ttl) for key in keys]
+
     async def take_key(self, key: str) -> str | None:
         value = self._live_key(key)
         self._keys.pop(key, None)
@@ -215,9 +218,12 @@ class MemoryStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
             wm += 1
         self._tally_wm[key] = wm
 
-    async def tally_apply(
-        self, key: str, span: int, limit: int, changes: Sequence[Tally]
-    ) -> int | None:
+    async def tally_apply_many(
+        self, span: int, limit: int, changes: Mapping[str, Sequence[Tally]]
+    ) -> dict[str, int | None]:
+        return {key: self._tally_apply(key, span, limit, mine) for key, mine in changes.items()}
+
+    def _tally_apply(self, key: str, span: int, limit: int, changes: Sequence[Tally]) -> int | None:
         wm = self._watermark(key)
         if wm is None:
             return None

@@ -122,6 +122,14 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
     async def claim_key(self, key: str, value: str, ttl: float) -> bool:
         return bool(await self._redis.set(self._key("kv", key), value, px=_ms(ttl), nx=True))
 
+    async def claim_keys(self, keys: Sequence[str], value: str, ttl: float) -> list[bool]:
+        if not keys:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(self._key("kv", key), value, px=_ms(ttl), nx=True)
+            return [bool(r) for r in await pipe.execute()]
+
     async def take_key(self, key: str) -> str | None:
         value = await self._redis.getdel(self._key("kv", key))
         return as_bytes(value).decode() if value is not None else None
@@ -188,14 +196,18 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
             self._key("zset-counts", key),
         ]
 
-    async def tally_apply(
-        self, key: str, span: int, limit: int, changes: Sequence[Tally]
-    ) -> int | None:
-        args: list[str | int] = [span, limit]
-        for c in changes:
-            args += [c.seq, c.member, c.points, c.rest, c.correct, c.wrong]
-        pending = int(await self._tally_apply(keys=self._tally_keys(key), args=args))
-        return None if pending < 0 else pending
+    async def tally_apply_many(
+        self, span: int, limit: int, changes: Mapping[str, Sequence[Tally]]
+    ) -> dict[str, int | None]:
+        keys = list(changes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                args: list[str | int] = [span, limit]
+                for c in changes[key]:
+                    args += [c.seq, c.member, c.points, c.rest, c.correct, c.wrong]
+                await self._tally_apply(keys=self._tally_keys(key), args=args, client=pipe)
+            replies = await pipe.execute()
+        return {key: None if int(r) < 0 else int(r) for key, r in zip(keys, replies, strict=True)}
 
     async def tally_replace(
         self,

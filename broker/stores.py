@@ -100,6 +100,11 @@ class KeyStore(ABC):
         """Set only if absent, atomically; True for the one caller that set it."""
 
     @abstractmethod
+    async def claim_keys(self, keys: Sequence[str], value: str, ttl: float) -> list[bool]:
+        """`claim_key` for each of `keys` in one round trip, in order; each claim is atomic
+        on its own (not across keys)."""
+
+    @abstractmethod
     async def take_key(self, key: str) -> str | None:
         """Get and delete atomically (single-use tickets)."""
 
@@ -152,7 +157,6 @@ class SortedSetStore(ABC):
     # changes above W already applied (at most the out-of-order window). Composite scores
     # are `points * span + rest` with |points| < limit, exact while |score| < 2**53.
 
-    @abstractmethod
     async def tally_apply(
         self, key: str, span: int, limit: int, changes: Sequence[Tally]
     ) -> int | None:
@@ -160,6 +164,14 @@ class SortedSetStore(ABC):
         one atomic step. None when the set is missing (never built, flushed, evicted):
         nothing was applied and the caller rebuilds. Else the number of applied changes
         still above the watermark (a gap: changes in flight, or lost with their worker)."""
+        return (await self.tally_apply_many(span, limit, {key: changes}))[key]
+
+    @abstractmethod
+    async def tally_apply_many(
+        self, span: int, limit: int, changes: Mapping[str, Sequence[Tally]]
+    ) -> dict[str, int | None]:
+        """`tally_apply` for several sets in one round trip: each set's step is atomic on
+        its own (not across sets); the result per key is what `tally_apply` returns."""
 
     @abstractmethod
     async def tally_replace(

@@ -38,7 +38,7 @@ equals the original.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -235,16 +235,24 @@ class Change:
     correct: bool
 
 
-async def apply(store: SortedSetStore, board: Board, changes: Sequence[Change]) -> int | None:
-    """Apply committed changes to the Redis board, each at most once ever (module
-    docstring). None when the board is missing: the caller rebuilds it (the rebuild holds
-    these changes, committed before it reads). Else how many applied changes wait above
-    the watermark."""
-    tallies = [
-        Tally(c.seq, str(c.user_id), c.points, rest_of(c.tick), int(c.correct), int(not c.correct))
-        for c in changes
-    ]
-    return await store.tally_apply(board.key, TICK_SPAN, SCORE_LIMIT, tallies)
+async def apply(
+    store: SortedSetStore, changes: Mapping[Board, Sequence[Change]]
+) -> dict[Board, int | None]:
+    """Apply committed changes to their Redis boards, each at most once ever (module
+    docstring), in one round trip: one atomic step per board. Per board: None when it is
+    missing (the caller rebuilds it; the rebuild holds these changes, committed before it
+    reads), else how many applied changes wait above its watermark."""
+    by_key = {
+        board.key: [
+            Tally(
+                c.seq, str(c.user_id), c.points, rest_of(c.tick), int(c.correct), int(not c.correct)
+            )
+            for c in mine
+        ]
+        for board, mine in changes.items()
+    }
+    applied = await store.tally_apply_many(TICK_SPAN, SCORE_LIMIT, by_key)
+    return {board: applied[board.key] for board in changes}
 
 
 _TAKE_SEQS = text(

@@ -79,9 +79,14 @@ class BoardPublisher:
     async def changed(self, *changed: Board) -> None:
         """Boards whose PostgreSQL state (and sorted set) changed: publish soon."""
         b = self._broker
-        for board in changed:
-            await b.set_key(f"board-dirty:{board.name}", "1", _DIRTY_TTL)
-            if await b.claim_key(f"board-claim:{board.name}", b.node, self._claim_ttl):
+        # Marked dirty before the claims are tried (two round trips whatever the number of
+        # boards): a publisher that holds a claim looks for the mark before it lets go.
+        await b.set_keys([f"board-dirty:{board.name}" for board in changed], "1", _DIRTY_TTL)
+        claims = [f"board-claim:{board.name}" for board in changed]
+        for board, won in zip(
+            changed, await b.claim_keys(claims, b.node, self._claim_ttl), strict=True
+        ):
+            if won:
                 self.running += 1
                 spawn(self._run(board), name="board-publish")
             else:
@@ -316,8 +321,7 @@ class Study:
         for change in changes:
             per_board.setdefault(change.board, []).append(change)
         try:
-            for board, mine in per_board.items():
-                waiting = await boards.apply(self.broker, board, mine)
+            for board, waiting in (await boards.apply(self.broker, per_board)).items():
                 if waiting is None or waiting > _MAX_ABOVE:
                     await boards.rebuild(session, self.broker, board)
             await self.boards.changed(*per_board)

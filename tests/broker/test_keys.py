@@ -73,6 +73,22 @@ async def test_claim_key_succeeds_once_until_the_key_expires(broker: Broker) -> 
     assert await broker.claim_key(key, "1", 30) is True
 
 
+async def test_claim_keys_claims_each_free_key_in_order_in_one_call(broker: Broker) -> None:
+    held, free, other = unique("claim"), unique("claim"), unique("claim")
+    assert await broker.claim_key(held, "node-a", 30) is True
+    assert await broker.claim_keys([held, free, other], "node-b", 30) == [False, True, True]
+    assert await broker.take_key(held) == "node-a"  # a held claim keeps its holder
+    assert await broker.take_key(free) == "node-b"
+    assert await broker.claim_keys([], "node-b", 30) == []
+
+
+async def test_concurrent_claim_keys_give_each_key_to_one_caller(broker: Broker) -> None:
+    keys = [unique("claim") for _ in range(3)]
+    results = await asyncio.gather(*(broker.claim_keys(keys, "1", 30) for _ in range(4)))
+    for column in zip(*results, strict=True):
+        assert sorted(column) == [False, False, False, True]
+
+
 # --- counters --------------------------------------------------------------------------------
 
 

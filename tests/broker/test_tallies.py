@@ -126,3 +126,26 @@ async def test_counts_of_a_deleted_set_are_missing(broker: Broker) -> None:
     await broker.tally_replace(key, 0, SPAN, LIMIT, {"asha": int(score(4, 8))}, {"asha": (1, 0)})
     await broker.sorted_delete(key)
     assert await broker.tally_counts(key, ["asha"]) == {}
+
+
+async def test_applying_to_many_sets_at_once_treats_each_set_on_its_own(broker: Broker) -> None:
+    built, missing, behind = unique("tally"), unique("tally"), unique("tally")
+    await broker.tally_replace(built, 0, SPAN, LIMIT, {})
+    await broker.tally_replace(behind, 0, SPAN, LIMIT, {})
+    applied = await broker.tally_apply_many(
+        SPAN,
+        LIMIT,
+        {
+            built: [Tally(1, "asha", 4, 9), Tally(2, "ravi", -1, 8)],
+            missing: [Tally(1, "asha", 4, 9)],
+            behind: [Tally(3, "asha", 4, 9)],  # 1 and 2 not yet here
+        },
+    )
+    assert applied == {built: 0, missing: None, behind: 1}
+    assert await broker.sorted_top(built, 0, 10) == [("asha", score(4, 9)), ("ravi", score(-1, 8))]
+    assert await broker.sorted_top(missing, 0, 10) == []
+    assert await broker.tally_watermark(behind) == 0
+    # The same changes again count once, however they are grouped.
+    again = await broker.tally_apply_many(SPAN, LIMIT, {built: [Tally(2, "ravi", -1, 8)]})
+    assert again == {built: 0}
+    assert await broker.sorted_top(built, 0, 10) == [("asha", score(4, 9)), ("ravi", score(-1, 8))]
