@@ -34,7 +34,11 @@ Store = Callable[[Sequence[AnswerIn]], Awaitable[list[Outcome]]]
 
 
 class AnswerIntake:
-    def __init__(self, store: Store, *, max_batch: int = 256, max_flushes: int = 2) -> None:
+    # One flush at a time per worker by default: every flush of a group's answers updates
+    # the same `board_versions` rows, so a second concurrent flush mostly waits on their
+    # locks; one flush with the bigger batch measured less CPU and lower ack latency
+    # (docs/benchmarks.md, "Leaderboards: one answer flush per worker").
+    def __init__(self, store: Store, *, max_batch: int = 256, max_flushes: int = 1) -> None:
         self._store = store
         self._max_batch = max_batch
         self._max_flushes = max_flushes
