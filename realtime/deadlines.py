@@ -18,18 +18,10 @@ Guarantees:
 - nothing that arrived is lost: the wait is cancelled while it is suspended, before the
   message is taken off the protocol's queue (as with `asyncio.timeout`).
 
-Use, in one coroutine frame (a wrapper coroutine per wait would cost a frame per idle
-socket, the memory this module exists to save):
-
-    bucket = deadlines.enter(deadline)
-    try:
-        return await receive()
-    except asyncio.CancelledError:
-        if deadlines.expired():
-            return None
-        raise
-    finally:
-        deadlines.leave(bucket)
+Use: `enter` before the await and `leave` after it, in the waiting coroutine's own frame
+(a wrapper coroutine per wait would cost a frame per idle socket, the memory this module
+exists to save); on CancelledError, `expired()` tells a deadline from a real cancel.
+`realtime/ws_session.receive_until` is the one user.
 """
 
 from __future__ import annotations
