@@ -1,6 +1,6 @@
 """The WebSocket write path alone, before/after 0017, in CPU time (robust on a busy machine):
 
-    .venv/bin/python -m bench.writepath [--connections 1000] [--frames 200]
+    .venv/bin/python -m bench.writepath [--connections 1000] [--frames 200] [--per-turn 1]
 
 One uvicorn server in this process (Parley's WebSocket protocol, uvloop) with a bare ASGI
 endpoint; --connections clients in a child process read and count. The server sends
@@ -113,7 +113,7 @@ async def run(args: argparse.Namespace) -> None:
                 base = totals.value
                 expect = base + args.connections * args.frames
                 t0 = cpu()
-                for _ in range(args.frames):
+                for i in range(args.frames):
                     if way == "asgi":
                         for _, _, queue in endpoint.sockets:
                             queue.put_nowait(TEXT)
@@ -121,7 +121,8 @@ async def run(args: argparse.Namespace) -> None:
                         out = Outgoing(TEXT, "1", "message", text_frame(TEXT))
                         for _, conn, _ in endpoint.sockets:
                             conn.offer(out)
-                    await asyncio.sleep(0)  # one event per loop turn, like the broker's
+                    if (i + 1) % args.per_turn == 0:
+                        await asyncio.sleep(0)  # --per-turn events per loop turn
                 while totals.value < expect:  # noqa: ASYNC110 - counted in the child
                     await asyncio.sleep(0.01)
                 used = cpu() - t0
@@ -144,6 +145,13 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=1000)
     p.add_argument("--frames", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument(
+        "--per-turn",
+        type=int,
+        default=1,
+        help="events fanned out per turn of the event loop (2: a board and its rank; more: "
+        "a burst read from Redis in one go)",
+    )
     args = p.parse_args()
     raise_nofile()
     uvloop.run(run(args))
