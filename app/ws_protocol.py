@@ -21,25 +21,72 @@ The handshake's request and response (headers) are dropped once the handshake is
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame
 from websockets.http11 import Request
 
 EXTENSION = "parley.frames"
 
 
+# A socket's writes held for the end of the turn beyond which they are written at once, so
+# the transport's flow control (its high-water mark) still sees a long burst early.
+CORK_LIMIT = 64
+
+
+class Cork:
+    """Frames written to sockets during one turn of the event loop, held per socket and
+    written at the turn's end: one `transport.write` per socket per turn however many
+    frames it got (a board and its rank, a burst of messages read from Redis in one go).
+
+    One per event loop (`for_loop`). Guarantees: a socket's frames keep their order; they
+    leave before the protocol's own next data or close frame (`FrameWriter.flush` is
+    called first there); a frame still held when the close frame went out, or the socket
+    went, is dropped, as one written to a closing socket would have been."""
+
+    __slots__ = ("_held", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._held: list[FrameWriter] = []
+
+    def hold(self, writer: FrameWriter) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(writer)
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        for writer in held:
+            writer.flush()
+
+
+_CORKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Cork] = weakref.WeakKeyDictionary()
+
+
+def for_loop(loop: asyncio.AbstractEventLoop) -> Cork:
+    cork = _CORKS.get(loop)
+    if cork is None:
+        cork = _CORKS[loop] = Cork(loop)
+    return cork
+
+
 class FrameWriter:
-    """Writes complete, final, unmasked data frames straight to the transport, between
-    whatever frames the protocol writes itself (pings, pongs, close): every write is whole
-    frames, so frames never interleave. Refuses once the close frame is sent or the socket
-    is gone: nothing may follow a close frame."""
+    """Writes complete, final, unmasked data frames to the transport, between whatever
+    frames the protocol writes itself (pings, pongs, close): every write is whole frames,
+    so frames never interleave. Frames written in one turn of the event loop go out
+    together at its end (`Cork`). Refuses once the close frame is sent or the socket is
+    gone: nothing may follow a close frame."""
 
-    __slots__ = ("_p",)
+    __slots__ = ("_cork", "_held", "_p")
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+    def __init__(self, protocol: WebSocketsSansIOProtocol, cork: Cork) -> None:
         self._p = protocol
+        self._cork = cork
+        self._held: bytes | list[bytes] | None = None
 
     def writable(self) -> bool:
         p = self._p
@@ -54,7 +101,27 @@ class FrameWriter:
         p = self._p
         if p.close_sent or p.disconnected or p.transport.is_closing():
             raise ConnectionResetError("the WebSocket is closing")
-        p.transport.write(data)
+        held = self._held
+        if held is None:  # most sockets get one frame a turn: no list for it
+            self._held = data
+            self._cork.hold(self)
+        elif isinstance(held, bytes):
+            self._held = [held, data]
+        else:
+            held.append(data)
+            if len(held) >= CORK_LIMIT:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write what is held now (the cork calls it at the turn's end; the protocol before
+        it writes a frame of its own)."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        p = self._p
+        if p.close_sent or p.disconnected or p.transport.is_closing():
+            return  # nothing may follow a close frame
+        p.transport.write(held if isinstance(held, bytes) else b"".join(held))
 
     async def wait_writable(self) -> None:
         # Set by resume_writing (below the low-water mark) and by connection_lost.
@@ -141,6 +208,9 @@ class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
         # Same duck type as what uvicorn made; see the module docstring for why.
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag(True)  # type: ignore[assignment]
+        # The endpoint's writer once the handshake is done; its held frames are flushed
+        # before any frame the protocol writes itself, so they keep their place.
+        self.frame_writer: FrameWriter | None = None
         # uvicorn sets more attributes than CPython's shared-key instance dicts hold (30),
         # so the dict was rebuilt as it grew, with room for 85 keys (1.6 KB). A copy is
         # sized for what is there, with room for the three the handshake adds (0.8 KB).
@@ -156,9 +226,23 @@ class ParleyWebSocketProtocol(WebSocketsSansIOProtocol):
         event.headers.clear()
         scope = getattr(self, "scope", None)
         if scope is not None and self.response.status_code == 101:
-            scope["extensions"][EXTENSION] = {"writer": FrameWriter(self)}
+            self.frame_writer = FrameWriter(self, for_loop(self.loop))
+            scope["extensions"][EXTENSION] = {"writer": self.frame_writer}
+
+    def _flush_frames(self) -> None:
+        if self.frame_writer is not None:
+            self.frame_writer.flush()
+
+    def handle_close(self, event: Frame) -> None:
+        self._flush_frames()  # the peer closed: what was written before still goes first
+        super().handle_close(event)
+
+    def shutdown(self) -> None:
+        self._flush_frames()
+        super().shutdown()
 
     async def send(self, message: Any) -> None:
+        self._flush_frames()  # an ASGI send (a frame, the close) comes after the held ones
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
             # Sent: the response (and its headers) is not needed again.

@@ -109,10 +109,12 @@ class Connection:
     than refused.
 
     With a `sink` (a WebSocket whose server exposes one) a frame offered while nothing is
-    queued and the socket is writable is written at once, in the caller's turn: no task
-    hop, no wake-up. Otherwise it is queued, and `pump` writes everything queued in one
-    write when the socket can take it. Order holds because a frame is written directly only
-    when nothing is queued, and `pump` writes what it takes before it yields. The outbox
+    queued and the socket is writable is handed to the socket at once, in the caller's
+    turn: no task hop, no wake-up (the server's writer sends what a socket got in one turn
+    as one write at the turn's end, app/ws_protocol.py `Cork`). Otherwise it is queued,
+    and `pump` writes everything queued in one write when the socket can take it. Order
+    holds because a frame is written directly only when nothing is queued, and `pump`
+    writes what it takes before it yields. The outbox
     bound and the overflow policies apply to what is queued, which is what a backed-up
     socket accumulates; the transport's own buffer stays near its high-water mark.
     """

@@ -13,12 +13,15 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from app.ws_protocol import EXTENSION, Flag, Inbox
+from app.ws_protocol import CORK_LIMIT, EXTENSION, Flag, FrameWriter, Inbox, for_loop
 from realtime.connection import text_frame
 from tests.servers import WS_PROTOCOL, free_port
 from tests.support import until
 
 Scope = dict[str, Any]
+
+
+BURST = CORK_LIMIT * 2 + 5
 
 
 class Endpoint:
@@ -37,6 +40,8 @@ class Endpoint:
         self.extension_seen = True
         assert writer.writable()
         writer.write(text_frame("one") + text_frame("two"))  # one write, two frames
+        for i in range(BURST):  # one turn, past the cork's limit: flushed early, in order
+            writer.write(text_frame(f"b{i}"))
         await send({"type": "websocket.send", "text": "three"})  # interleaves whole
         writer.write(text_frame("x" * 70_000))  # a 64-bit length
         await send({"type": "websocket.close", "code": 4008})
@@ -74,10 +79,80 @@ async def test_prepared_frames_arrive_whole_and_in_order_with_asgi_frames_and_th
                 while True:
                     got.append(str(await ws.recv()))
     assert endpoint.extension_seen
-    assert got == ["one", "two", "three", "x" * 70_000]
+    burst = [f"b{i}" for i in range(BURST)]
+    assert got == ["one", "two", *burst, "three", "x" * 70_000]
     assert ws.close_code == 4008
     # Nothing may follow a close frame: the writer says so instead of writing.
     assert endpoint.after_close == [False, "refused"]
+
+
+# --- the cork: one transport write per socket per turn of the event loop ----------------
+
+
+class Transport:
+    """Records what would have gone to the socket (the transport, not Redis or PostgreSQL,
+    so a stand-in is enough to count writes)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+class Protocol:
+    """The parts of uvicorn's protocol `FrameWriter` reads."""
+
+    def __init__(self) -> None:
+        self.transport = Transport()
+        self.writable = Flag(True)
+        self.close_sent = False
+        self.disconnected = False
+
+
+def writer() -> tuple[FrameWriter, Transport]:
+    protocol = Protocol()
+    return FrameWriter(protocol, for_loop(asyncio.get_running_loop())), protocol.transport  # type: ignore[arg-type]
+
+
+async def test_frames_written_in_one_turn_reach_each_socket_in_one_write_at_its_end() -> None:
+    (a, to_a), (b, to_b) = writer(), writer()
+    a.write(b"1")
+    b.write(b"x")
+    a.write(b"2")
+    a.write(b"3")
+    assert to_a.writes == [] and to_b.writes == []  # held until the turn ends
+    await asyncio.sleep(0)
+    assert to_a.writes == [b"123"]
+    assert to_b.writes == [b"x"]
+    a.write(b"4")  # the next turn: held again, and written again
+    await asyncio.sleep(0)
+    assert to_a.writes == [b"123", b"4"]
+
+
+async def test_a_socket_holding_the_cork_limit_is_written_at_once() -> None:
+    w, transport = writer()
+    for _ in range(CORK_LIMIT):
+        w.write(b".")
+    assert transport.writes == [b"." * CORK_LIMIT]  # flow control sees a burst early
+    w.write(b"!")
+    await asyncio.sleep(0)
+    assert transport.writes == [b"." * CORK_LIMIT, b"!"]
+
+
+async def test_frames_held_when_the_close_frame_went_out_are_never_written_after_it() -> None:
+    protocol = Protocol()
+    w = FrameWriter(protocol, for_loop(asyncio.get_running_loop()))  # type: ignore[arg-type]
+    w.write(b"late")
+    protocol.close_sent = True  # the protocol wrote a close frame without flushing first
+    await asyncio.sleep(0)
+    assert protocol.transport.writes == []
+    with pytest.raises(ConnectionError):
+        w.write(b"after")
 
 
 # --- Inbox and Flag: uvicorn's queue and event, without a deque per idle socket ----------
