@@ -297,24 +297,36 @@ class Hub:
         except ValueError:
             log.warning("dropped a foreign message", extra={"channel": ch.name})
             return
+        # Addressed here, by user: the events go out under one header with no `to` (a
+        # copy per user was most of this loop's cost), so nothing downstream filters again.
+        shared: EventHeader | None = None
         for user_id, frame in pairs:
             if user_id in ch.by_user:
-                one = header.model_copy(update={"to": user_id})
-                self.fanout(ch, one, outgoing(one, frame, live=True))
+                if shared is None:
+                    shared = header.model_copy(update={"to": None})
+                self.fanout(ch, shared, outgoing(shared, frame, live=True), ch.of_user(user_id))
 
     def _deliver_diff(self, channel: str, out: Outgoing) -> None:
         ch = self.channels.get(channel)
         if ch is not None:
             self.fanout(ch, None, out)
 
-    def fanout(self, ch: ChannelState, header: EventHeader | None, out: Outgoing) -> None:
-        """Hand one event to every local subscriber of the channel by its policy."""
+    def fanout(
+        self,
+        ch: ChannelState,
+        header: EventHeader | None,
+        out: Outgoing,
+        subs: Iterable[Subscription] | None = None,
+    ) -> None:
+        """Hand one event to every local subscriber of the channel by its policy (to
+        `subs` only, when given: the caller chose them)."""
         plain = header is None or (
             header.to is None and header.version is None and header.stream is None
         )
-        subs: Iterable[Subscription] = (
-            ch.subs.values() if header is None or header.to is None else ch.of_user(header.to)
-        )
+        if subs is None:
+            subs = (
+                ch.subs.values() if header is None or header.to is None else ch.of_user(header.to)
+            )
         for sub in subs:
             if sub.backlog is not None:
                 # Filtered at the hand-over, once, after the catch-up: filtering here too
