@@ -21,6 +21,7 @@ The handshake's request and response (headers) are dropped once the handshake is
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections import deque
 from typing import Any
@@ -30,6 +31,8 @@ from websockets.frames import Frame
 from websockets.http11 import Request
 
 EXTENSION = "parley.frames"
+
+log = logging.getLogger("parley.ws")
 
 
 # A socket's writes held for the end of the turn beyond which they are written at once, so
@@ -61,7 +64,10 @@ class Cork:
     def flush(self) -> None:
         held, self._held = self._held, []
         for writer in held:
-            writer.flush()
+            try:
+                writer.flush()
+            except Exception:  # one socket's failure must not keep the others' frames
+                log.exception("a held WebSocket write failed")
 
 
 _CORKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Cork] = weakref.WeakKeyDictionary()
@@ -88,18 +94,15 @@ class FrameWriter:
         self._cork = cork
         self._held: bytes | list[bytes] | None = None
 
-    def writable(self) -> bool:
+    def _closing(self) -> bool:
         p = self._p
-        return (
-            p.writable.is_set()
-            and not p.close_sent
-            and not p.disconnected
-            and not p.transport.is_closing()
-        )
+        return p.close_sent or p.disconnected or p.transport.is_closing()
+
+    def writable(self) -> bool:
+        return self._p.writable.is_set() and not self._closing()
 
     def write(self, data: bytes) -> None:
-        p = self._p
-        if p.close_sent or p.disconnected or p.transport.is_closing():
+        if self._closing():
             raise ConnectionResetError("the WebSocket is closing")
         held = self._held
         if held is None:  # most sockets get one frame a turn: no list for it
@@ -116,12 +119,9 @@ class FrameWriter:
         """Write what is held now (the cork calls it at the turn's end; the protocol before
         it writes a frame of its own)."""
         held, self._held = self._held, None
-        if held is None:
-            return
-        p = self._p
-        if p.close_sent or p.disconnected or p.transport.is_closing():
+        if held is None or self._closing():
             return  # nothing may follow a close frame
-        p.transport.write(held if isinstance(held, bytes) else b"".join(held))
+        self._p.transport.write(held if isinstance(held, bytes) else b"".join(held))
 
     async def wait_writable(self) -> None:
         # Set by resume_writing (below the low-water mark) and by connection_lost.

@@ -155,6 +155,22 @@ async def test_frames_held_when_the_close_frame_went_out_are_never_written_after
         w.write(b"after")
 
 
+async def test_a_socket_whose_write_fails_does_not_keep_the_others_frames() -> None:
+    (broken, to_broken), (other, to_other) = writer(), writer()
+
+    def fail(data: bytes) -> None:
+        raise RuntimeError("transport failed")
+
+    to_broken.write = fail  # type: ignore[method-assign]
+    broken.write(b"lost")
+    other.write(b"1")
+    await asyncio.sleep(0)  # the failure is logged by the cork, not raised into the loop
+    assert to_other.writes == [b"1"]
+    other.write(b"2")  # and the next turn is flushed as usual
+    await asyncio.sleep(0)
+    assert to_other.writes == [b"1", b"2"]
+
+
 # --- Inbox and Flag: uvicorn's queue and event, without a deque per idle socket ----------
 
 
