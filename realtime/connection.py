@@ -114,9 +114,9 @@ class Connection:
     as one write at the turn's end, app/ws_protocol.py `Cork`). Otherwise it is queued,
     and `pump` writes everything queued in one write when the socket can take it. Order
     holds because a frame is written directly only when nothing is queued, and `pump`
-    writes what it takes before it yields. The outbox
-    bound and the overflow policies apply to what is queued, which is what a backed-up
-    socket accumulates; the transport's own buffer stays near its high-water mark.
+    writes what it takes before it yields. The outbox bound and the overflow policies
+    apply to what is queued, which is what a backed-up socket accumulates; the
+    transport's own buffer stays near its high-water mark.
     """
 
     __slots__ = (
