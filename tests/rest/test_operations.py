@@ -96,17 +96,23 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15) -
         await asyncio.sleep(0.1)
 
 
-async def on_both_workers(api: Api, a: User, b: User) -> tuple[WsClient, WsClient, list[WsClient]]:
-    """A socket of `a` and one of `b` on different worker processes (the kernel picks the
-    worker per connection: open more until they differ). Returns the extras to close."""
+async def on_both_workers(
+    api: Api, a: User, b: User, within: float = 60
+) -> tuple[WsClient, WsClient, list[WsClient]]:
+    """A socket of `a` and one of `b` on different worker processes. Returns the extras to
+    close. The kernel picks the worker per connection, and on a loaded machine one worker
+    can take every connection for a while (the other still starting, or slower to accept):
+    keep opening until they differ, within a deadline."""
     first = await api.ws(a)
     spare: list[WsClient] = []
-    for _ in range(40):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         other = await api.ws(b)
         if other.hello["node"] != first.hello["node"]:
             return first, other, spare
         spare.append(other)
-    raise AssertionError("every connection landed on one worker")
+        await asyncio.sleep(0.1)  # give the other worker's accept a turn
+    raise AssertionError(f"every connection for {within} s landed on one worker")
 
 
 async def make_admin(db: AsyncEngine, user: User) -> None:
