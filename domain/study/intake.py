@@ -1,7 +1,7 @@
-"""The answer intake: answers arriving together on a worker share one transaction.
+"""The answer intake: answers arriving together on a worker share one statement.
 
 `AnswerIntake.submit` queues one answer and waits for its own outcome. A flush takes up to
-`max_batch` queued answers and hands them to `store` (one transaction, see
+`max_batch` queued answers and hands them to `store` (one autocommit statement, see
 domain/study/answers.py); at most `max_flushes` run at once per worker, and answers that
 arrive while they run wait for the next one. So an idle worker stores a lone answer at
 once (no added delay), and a busy one stores more answers per transaction the busier it

@@ -296,7 +296,7 @@ class Study:
     ) -> Answered:
         """Store an answer (domain rules, answers/intake.py), then move its boards.
 
-        Answers arriving together on this worker share one transaction and one Redis step
+        Answers arriving together on this worker share one statement and one Redis step
         per board. Raises the answer's own domain error (nothing stored). The answer is
         committed before the boards move: if Redis fails then, the answer stands (the
         reply says so) and the boards catch up (the publisher's check, the reveal).
