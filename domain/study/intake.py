@@ -16,6 +16,9 @@ Guarantees:
 - A caller that goes away (cancelled) cancels only its own wait, not the flush: its answer
   may still be stored (as an answer whose reply was lost would be), and the others still
   get their outcomes.
+- What a store hands back to run after the outcomes (`Flushed.then`: announcing the moved
+  boards) runs before the next flush starts, so it adds nothing to the callers' wait and
+  the work in flight per worker stays bounded.
 """
 
 from __future__ import annotations
@@ -24,13 +27,24 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from domain.study.answers import AnswerIn, Outcome
 from domain.tasks import spawn
 
 log = logging.getLogger("parley.study")
 
-Store = Callable[[Sequence[AnswerIn]], Awaitable[list[Outcome]]]
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """What a store did with a batch: one outcome per answer, in order, and what to run
+    once the callers have them (it must log its own failures: they are not the callers')."""
+
+    outcomes: list[Outcome]
+    then: Callable[[], Awaitable[None]] | None = None
+
+
+Store = Callable[[Sequence[AnswerIn]], Awaitable[Flushed]]
 
 
 class AnswerIntake:
@@ -73,7 +87,7 @@ class AnswerIntake:
 
     async def _flush(self, batch: list[tuple[AnswerIn, asyncio.Future[Outcome]]]) -> None:
         try:
-            outcomes = await self._store([a for a, _ in batch])
+            flushed = await self._store([a for a, _ in batch])
         except BaseException as exc:
             for _, future in batch:
                 if not future.done():
@@ -81,9 +95,11 @@ class AnswerIntake:
             if not isinstance(exc, Exception):
                 raise
         else:
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
+            for (_, future), outcome in zip(batch, flushed.outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+            if flushed.then is not None:
+                await flushed.then()
         finally:
             self._flushing -= 1
             self._kick()

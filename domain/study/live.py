@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -51,7 +52,7 @@ from domain.study import sessions as quiz_sessions
 from domain.study.answers import Answered, AnswerIn
 from domain.study.boards import Board, Change, room_board, session_board
 from domain.study.events import rank_frame
-from domain.study.intake import AnswerIntake
+from domain.study.intake import AnswerIntake, Flushed
 from domain.tasks import every, spawn
 
 log = logging.getLogger("parley.study")
@@ -307,16 +308,20 @@ class Study:
         metrics.QUIZ_ANSWERS.inc()
         return outcome
 
-    async def _store(self, batch: Sequence[AnswerIn]) -> list[answers.Outcome]:
+    async def _store(self, batch: Sequence[AnswerIn]) -> Flushed:
         async with self.sessions() as session:
             stored = await answers.store(session, batch)
-            if stored.changes:
-                await self._apply(session, stored.changes)
-        return stored.outcomes
+            moved = await self._apply(session, stored.changes) if stored.changes else []
+        if not moved:
+            return Flushed(stored.outcomes)
+        # The boards hold the answers before anyone is acked (read-your-writes); telling
+        # the publishers (two Redis round trips) waits until the acks are on their way.
+        return Flushed(stored.outcomes, then=functools.partial(self._announce, moved))
 
-    async def _apply(self, session: AsyncSession, changes: list[Change]) -> None:
-        """Committed changes onto the Redis boards, one atomic step per board (best effort:
-        what fails here the publisher's check or the next rebuild puts right)."""
+    async def _apply(self, session: AsyncSession, changes: list[Change]) -> list[Board]:
+        """Committed changes onto the Redis boards, one atomic step per board; returns the
+        boards moved. Best effort: what fails here the publisher's check or the next
+        rebuild puts right (then nothing is returned to announce)."""
         per_board: dict[Board, list[Change]] = {}
         for change in changes:
             per_board.setdefault(change.board, []).append(change)
@@ -324,8 +329,16 @@ class Study:
             for board, waiting in (await boards.apply(self.broker, per_board)).items():
                 if waiting is None or waiting > _MAX_ABOVE:
                     await boards.rebuild(session, self.broker, board)
-            await self.boards.changed(*per_board)
         except Exception as exc:  # noqa: BLE001 - stored already; boards catch up later
+            log.warning("board update failed", extra={"error": type(exc).__name__})
+            return []
+        return list(per_board)
+
+    async def _announce(self, moved: list[Board]) -> None:
+        """Have the moved boards published (best effort, like `_apply`)."""
+        try:
+            await self.boards.changed(*moved)
+        except Exception as exc:  # noqa: BLE001 - the next change or the reveal publishes
             log.warning("board update failed", extra={"error": type(exc).__name__})
 
     async def scored(self, room_id: int, user_id: int, *, db: AsyncSession | None = None) -> None:
