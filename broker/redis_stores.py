@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from broker import redis_lua
 from broker.stores import (
@@ -199,15 +200,34 @@ class RedisStores(PresenceStore, KeyStore, SortedSetStore, StreamStore):
     async def tally_apply_many(
         self, span: int, limit: int, changes: Mapping[str, Sequence[Tally]]
     ) -> dict[str, int | None]:
+        # One round trip. By hash, not through the registered Script: redis-py's pipeline
+        # sends SCRIPT EXISTS for registered scripts first, a second round trip per call.
         keys = list(changes)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                args: list[str | int] = [span, limit]
-                for c in changes[key]:
-                    args += [c.seq, c.member, c.points, c.rest, c.correct, c.wrong]
-                await self._tally_apply(keys=self._tally_keys(key), args=args, client=pipe)
-            replies = await pipe.execute()
+        calls: list[list[str | int]] = []
+        for key in keys:
+            call: list[str | int] = [*self._tally_keys(key), span, limit]
+            for c in changes[key]:
+                call += [c.seq, c.member, c.points, c.rest, c.correct, c.wrong]
+            calls.append(call)
+        try:
+            replies = await self._evalsha_pipelined(self._tally_apply.sha, 4, calls)
+        except NoScriptError:
+            # A Redis without the script (fresh, restarted, flushed): load it and run them
+            # all again. A change applied twice counts once (its seq is at or below the
+            # watermark, or already above it), so a call that did run is harmless.
+            await self._redis.script_load(redis_lua.TALLY_APPLY)
+            replies = await self._evalsha_pipelined(self._tally_apply.sha, 4, calls)
         return {key: None if int(r) < 0 else int(r) for key, r in zip(keys, replies, strict=True)}
+
+    async def _evalsha_pipelined(
+        self, sha: str, nkeys: int, calls: Sequence[Sequence[str | int]]
+    ) -> list[Any]:
+        """One EVALSHA per call (its keys, then its args) in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.evalsha(sha, nkeys, *call)
+            replies: list[Any] = await pipe.execute()
+            return replies
 
     async def tally_replace(
         self,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.settings import Environment, Settings
 from tests.backing import Backing, start_backing
-from tests.servers import SERVER_LOGS, InProcessServer, free_port
+from tests.servers import SERVER_LOGS, InProcessServer, RedisProcess, free_port
 from tests.support import Api
 
 TABLES = (
@@ -55,6 +55,15 @@ def backing() -> Iterator[Backing]:
     b = start_backing()
     yield b
     b.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    """A Redis of the test's own, which it may flush or restart without touching others'."""
+    proc = RedisProcess()
+    proc.start()
+    yield proc
+    proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,7 @@ Redis process, real server): the answer always ends, and its durable record says
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,14 +17,6 @@ from tests.support import Api
 
 SYMPTOMS = "I have had an itchy red rash on my arms for two weeks"
 VERDICT = "\nSPECIALTY: dermatology | URGENCY: routine"
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    redis = RedisProcess()
-    redis.start()
-    yield redis
-    redis.kill()
 
 
 async def stored_answer(db: AsyncEngine, room: int, seq: int) -> dict[str, object]:

@@ -3,9 +3,6 @@ flushed) or is down: PostgreSQL has the last word."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import redis.asyncio as redis
 
 from app.security import token_codec
@@ -18,15 +15,6 @@ from tests.servers import RedisProcess
 from tests.support import WsClient
 
 # --- revocation survives Redis losing its data ---------------------------------------------
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    """A Redis of this test's own, which it may flush or restart without touching others'."""
-    proc = RedisProcess()
-    proc.start()
-    yield proc
-    proc.kill()
 
 
 async def _flushall(url: str) -> None:
