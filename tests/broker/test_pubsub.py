@@ -5,7 +5,6 @@ shared, restartable Redis can show: fan-out between workers and recovery after a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -213,14 +212,6 @@ async def test_workers_with_different_prefixes_do_not_see_each_other(
     finally:
         await mine.close()
         await theirs.close()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    proc = RedisProcess()
-    proc.start()
-    yield proc
-    proc.kill()
 
 
 async def test_a_batch_reaches_a_fresh_redis_that_has_no_scripts_loaded(

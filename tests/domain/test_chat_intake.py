@@ -23,10 +23,11 @@ from domain.chat_store import Outcome, Posted, Send, store_batch
 from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.events import UserRef, decode
 from domain.failures import classify
-from models import Membership, Message, Room, RoomKind, User
+from models import Membership, Message, Room, RoomKind
 from models.db import make_sessionmaker
 from tests.backing import Backing
 from tests.broker.contract import attach, eventually
+from tests.rows import add_users
 from tests.support import until
 
 
@@ -59,12 +60,7 @@ class World:
 async def world(db: AsyncEngine) -> World:
     sessions = make_sessionmaker(db)
     async with sessions() as session, session.begin():
-        users = [
-            User(email=f"{name}-{secrets.token_hex(4)}@example.com", display_name=name)
-            for name in ("Asha", "Ravi", "Meera", "Stranger")
-        ]
-        session.add_all(users)
-        await session.flush()
+        users = await add_users(session, "Asha", "Ravi", "Meera", "Stranger")
         rooms = [
             Room(kind=RoomKind.study_group, name=name, owner_id=users[0].id)
             for name in ("Biology crew", "Physics crew")

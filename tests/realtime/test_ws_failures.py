@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,14 +18,6 @@ from domain import chat
 from tests.conftest import ApiFactory
 from tests.servers import RedisProcess
 from tests.support import Api
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisProcess]:
-    redis = RedisProcess()
-    redis.start()
-    yield redis
-    redis.kill()
 
 
 @pytest.fixture

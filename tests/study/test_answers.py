@@ -10,7 +10,6 @@ seen, and nothing is accepted for a question already closed.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,10 +21,11 @@ from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from domain.study import answers
 from domain.study.answers import Answered, AnswerIn, Outcome
 from domain.study.boards import room_board, session_board
-from models import Membership, Room, RoomKind, User
+from models import Membership, Room, RoomKind
 from models.db import make_sessionmaker
 from models.quizzes import Difficulty, Question, Quiz, Subject
 from models.study import Phase, QuizSession, SessionAnswer
+from tests.rows import add_users
 
 
 @dataclass
@@ -81,12 +81,7 @@ class Group:
 async def group(db: AsyncEngine) -> Group:
     sessions = make_sessionmaker(db)
     async with sessions() as s, s.begin():
-        users = [
-            User(email=f"{name}-{secrets.token_hex(4)}@example.com", display_name=name)
-            for name in ("Asha", "Ravi", "Meera", "Stranger")
-        ]
-        s.add_all(users)
-        await s.flush()
+        users = await add_users(s, "Asha", "Ravi", "Meera", "Stranger")
         room = Room(kind=RoomKind.study_group, name="Biology crew", owner_id=users[0].id)
         s.add(room)
         await s.flush()
